@@ -1,0 +1,2 @@
+//! Prints `<workload> <peer> <median_ms> <min_ms>` rows (see ../shared/bench/WORKLOADS.md).
+fn main() {}
