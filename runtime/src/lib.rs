@@ -3,6 +3,7 @@
 //! Users reach all of this through the `einkern` facade; generated code
 //! reaches it through `::einkern::__rt`.
 
+pub mod cpu;
 pub mod element;
 pub mod error;
 
