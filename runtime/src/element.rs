@@ -64,11 +64,11 @@ pub trait Element:
     /// `self as f64`.
     fn to_f64(self) -> f64;
     /// Reads one element from little-endian bytes (`bytes.len() == size`).
-    fn from_le_bytes(bytes: &[u8]) -> Self;
+    fn read_le(bytes: &[u8]) -> Self;
     /// Reads one element from big-endian bytes (`bytes.len() == size`).
-    fn from_be_bytes(bytes: &[u8]) -> Self;
+    fn read_be(bytes: &[u8]) -> Self;
     /// Appends the little-endian bytes of `self`.
-    fn write_le_bytes(self, out: &mut Vec<u8>);
+    fn write_le(self, out: &mut Vec<u8>);
 }
 
 macro_rules! impl_element {
@@ -86,15 +86,15 @@ macro_rules! impl_element {
                 self as f64
             }
             #[inline(always)]
-            fn from_le_bytes(bytes: &[u8]) -> Self {
+            fn read_le(bytes: &[u8]) -> Self {
                 <$t>::from_le_bytes(bytes.try_into().expect("element byte width"))
             }
             #[inline(always)]
-            fn from_be_bytes(bytes: &[u8]) -> Self {
+            fn read_be(bytes: &[u8]) -> Self {
                 <$t>::from_be_bytes(bytes.try_into().expect("element byte width"))
             }
             #[inline(always)]
-            fn write_le_bytes(self, out: &mut Vec<u8>) {
+            fn write_le(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
             }
         }
@@ -113,10 +113,10 @@ mod tests {
     #[test]
     fn byte_round_trips() {
         let mut v = Vec::new();
-        (-1.5f64).write_le_bytes(&mut v);
-        assert_eq!(f64::from_le_bytes(&v), -1.5);
+        (-1.5f64).write_le(&mut v);
+        assert_eq!(<f64 as Element>::read_le(&v), -1.5);
         let be = 7i32.to_be_bytes();
-        assert_eq!(<i32 as Element>::from_be_bytes(&be), 7);
+        assert_eq!(<i32 as Element>::read_be(&be), 7);
         assert_eq!(f32::DTYPE.size(), 4);
         assert_eq!(i64::DTYPE.name(), "int64");
     }
