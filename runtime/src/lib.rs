@@ -2,10 +2,29 @@
 //!
 //! Users reach all of this through the `einkern` facade; generated code
 //! reaches it through `::einkern::__rt`.
+//!
+//! - [`Array`], [`ArrayView`], [`ArrayViewMut`]: owned arrays and views
+//!   (pointer + shape + element strides), NumPy's view semantics.
+//! - [`layout`] and [`geometry`]: the stride arithmetic behind every view.
+//! - [`copy`]: layout-changing copies, cache-blocked for transposes.
+//! - [`alloc`]: aligned buffers with huge-page advice for fresh outputs.
+//! - [`cpu`]: which SIMD level the hot loops may use.
 
+pub mod alloc;
+pub mod array;
+pub mod copy;
 pub mod cpu;
+mod display;
 pub mod element;
 pub mod error;
+pub mod geometry;
+pub mod layout;
+pub mod slice;
+pub mod view;
 
+pub use array::Array;
 pub use element::{DType, Element};
 pub use error::Error;
+pub use layout::{broadcast_shapes, Order};
+pub use slice::{NewAxis, SliceElem, SliceInfo};
+pub use view::{ArrayView, ArrayViewMut, Iter};

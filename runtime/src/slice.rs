@@ -1,0 +1,251 @@
+//! NumPy-style slicing: the [`s!`](crate::s) macro and what it builds.
+//!
+//! `s![.., 2..8;2, -1, NewAxis]` is `a[:, 2:8:2, -1, np.newaxis]`. Ranges
+//! follow Python: bounds may be negative (counted from the end), they clamp to
+//! the axis, and a negative step walks backwards (`..;-1` reverses). An
+//! integer index drops its axis and must be in range.
+
+use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+
+/// Inserts a new axis of length 1 (NumPy's `np.newaxis`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewAxis;
+
+/// One entry of a slice expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceElem {
+    /// `start:end:step` on one axis; `None` bounds mean "from the edge".
+    Range {
+        start: Option<isize>,
+        end: Option<isize>,
+        step: isize,
+    },
+    /// A single position; the axis is removed.
+    Index(isize),
+    /// A new axis of length 1.
+    NewAxis,
+}
+
+impl SliceElem {
+    /// The same range with another step (`s![a..b;step]`). Has no effect on
+    /// an index or a new axis, which `s!` never gives a step.
+    pub fn step_by(self, step: isize) -> Self {
+        match self {
+            SliceElem::Range { start, end, .. } => SliceElem::Range { start, end, step },
+            other => other,
+        }
+    }
+}
+
+/// A whole slice expression: one [`SliceElem`] per entry of `s![...]`.
+/// Axes not mentioned at the end are taken whole.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SliceInfo {
+    pub elems: Vec<SliceElem>,
+}
+
+impl SliceInfo {
+    pub fn new(elems: Vec<SliceElem>) -> Self {
+        SliceInfo { elems }
+    }
+}
+
+impl From<Vec<SliceElem>> for SliceInfo {
+    fn from(elems: Vec<SliceElem>) -> Self {
+        SliceInfo { elems }
+    }
+}
+
+impl From<&[SliceElem]> for SliceInfo {
+    fn from(elems: &[SliceElem]) -> Self {
+        SliceInfo {
+            elems: elems.to_vec(),
+        }
+    }
+}
+
+impl<const N: usize> From<[SliceElem; N]> for SliceInfo {
+    fn from(elems: [SliceElem; N]) -> Self {
+        SliceInfo {
+            elems: elems.to_vec(),
+        }
+    }
+}
+
+impl From<RangeFull> for SliceElem {
+    fn from(_: RangeFull) -> Self {
+        SliceElem::Range {
+            start: None,
+            end: None,
+            step: 1,
+        }
+    }
+}
+
+impl From<NewAxis> for SliceElem {
+    fn from(_: NewAxis) -> Self {
+        SliceElem::NewAxis
+    }
+}
+
+macro_rules! slice_elem_from_ints {
+    ($($t:ty),*) => {$(
+        impl From<$t> for SliceElem {
+            fn from(i: $t) -> Self {
+                SliceElem::Index(i as isize)
+            }
+        }
+        impl From<Range<$t>> for SliceElem {
+            fn from(r: Range<$t>) -> Self {
+                SliceElem::Range { start: Some(r.start as isize), end: Some(r.end as isize), step: 1 }
+            }
+        }
+        impl From<RangeFrom<$t>> for SliceElem {
+            fn from(r: RangeFrom<$t>) -> Self {
+                SliceElem::Range { start: Some(r.start as isize), end: None, step: 1 }
+            }
+        }
+        impl From<RangeTo<$t>> for SliceElem {
+            fn from(r: RangeTo<$t>) -> Self {
+                SliceElem::Range { start: None, end: Some(r.end as isize), step: 1 }
+            }
+        }
+        impl From<RangeInclusive<$t>> for SliceElem {
+            /// `a..=b`: Python has no inclusive range; `a..=-1` means "to the
+            /// last element inclusive", so an inclusive end of -1 is open.
+            fn from(r: RangeInclusive<$t>) -> Self {
+                let end = *r.end() as isize;
+                let end = if end == -1 { None } else { Some(end + 1) };
+                SliceElem::Range { start: Some(*r.start() as isize), end, step: 1 }
+            }
+        }
+        impl From<RangeToInclusive<$t>> for SliceElem {
+            fn from(r: RangeToInclusive<$t>) -> Self {
+                let end = r.end as isize;
+                let end = if end == -1 { None } else { Some(end + 1) };
+                SliceElem::Range { start: None, end, step: 1 }
+            }
+        }
+    )*};
+}
+slice_elem_from_ints!(i32, i64, isize, usize, u32);
+
+/// Builds a [`SliceInfo`]: `s![.., 1..;2, -1, NewAxis]`.
+///
+/// Each comma-separated entry is a range (`a..b`, `a..`, `..b`, `..`,
+/// `a..=b`), optionally followed by `;step`, an integer index, or `NewAxis`.
+#[macro_export]
+macro_rules! s {
+    (@acc [$($acc:expr,)*]) => {
+        $crate::SliceInfo::new(vec![$($acc,)*])
+    };
+    (@acc [$($acc:expr,)*] $r:expr ; $step:expr , $($rest:tt)*) => {
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($step as isize),] $($rest)*)
+    };
+    (@acc [$($acc:expr,)*] $r:expr ; $step:expr) => {
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($step as isize),])
+    };
+    (@acc [$($acc:expr,)*] $e:expr , $($rest:tt)*) => {
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($e),] $($rest)*)
+    };
+    (@acc [$($acc:expr,)*] $e:expr) => {
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($e),])
+    };
+    ($($t:tt)*) => {
+        $crate::s!(@acc [] $($t)*)
+    };
+}
+
+/// Python's `slice.indices(len)`: resolves a range against an axis of
+/// length `len` to `(start, count, step)`, clamping out-of-range bounds.
+pub(crate) fn resolve_range(
+    start: Option<isize>,
+    end: Option<isize>,
+    step: isize,
+    len: usize,
+) -> (isize, usize) {
+    let len = len as isize;
+    let (lower, upper) = if step < 0 { (-1, len - 1) } else { (0, len) };
+    let clamp = |b: isize| {
+        if b < 0 {
+            (b + len).max(lower)
+        } else {
+            b.min(upper)
+        }
+    };
+    let start = start.map_or(if step < 0 { upper } else { lower }, clamp);
+    let end = end.map_or(if step < 0 { lower } else { upper }, clamp);
+    let count = if step > 0 {
+        if end > start {
+            (end - start + step - 1) / step
+        } else {
+            0
+        }
+    } else if start > end {
+        (start - end + (-step) - 1) / (-step)
+    } else {
+        0
+    };
+    (start, count as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python's list slicing, written out naively, as the oracle.
+    fn python(start: Option<isize>, end: Option<isize>, step: isize, len: usize) -> Vec<isize> {
+        let (s, n) = resolve_range(start, end, step, len);
+        (0..n as isize).map(|k| s + k * step).collect()
+    }
+
+    #[test]
+    fn ranges_resolve_like_python() {
+        // Values checked against CPython's range(10)[a:b:c].
+        assert_eq!(python(Some(2), Some(8), 2, 10), vec![2, 4, 6]);
+        assert_eq!(python(None, None, -1, 4), vec![3, 2, 1, 0]);
+        assert_eq!(python(Some(-3), None, 1, 10), vec![7, 8, 9]);
+        assert_eq!(python(Some(8), Some(2), -3, 10), vec![8, 5]);
+        assert_eq!(python(Some(-100), Some(100), 1, 3), vec![0, 1, 2]);
+        assert_eq!(python(Some(5), Some(1), 1, 10), Vec::<isize>::new());
+        assert_eq!(python(None, Some(-100), -1, 3), vec![2, 1, 0]);
+        assert_eq!(python(Some(100), None, -2, 5), vec![4, 2, 0]);
+        assert_eq!(python(None, None, 1, 0), Vec::<isize>::new());
+    }
+
+    #[test]
+    fn the_macro_builds_what_it_says() {
+        let last = -1;
+        let s = s![.., 2..8;2, -1, NewAxis, ..;-1, 1..=last];
+        assert_eq!(
+            s.elems,
+            vec![
+                SliceElem::Range {
+                    start: None,
+                    end: None,
+                    step: 1
+                },
+                SliceElem::Range {
+                    start: Some(2),
+                    end: Some(8),
+                    step: 2
+                },
+                SliceElem::Index(-1),
+                SliceElem::NewAxis,
+                SliceElem::Range {
+                    start: None,
+                    end: None,
+                    step: -1
+                },
+                SliceElem::Range {
+                    start: Some(1),
+                    end: None,
+                    step: 1
+                },
+            ]
+        );
+        let i = 3usize;
+        assert_eq!(s![i].elems, vec![SliceElem::Index(3)]);
+        assert_eq!(s![].elems, vec![]);
+    }
+}
