@@ -6,7 +6,10 @@
 //! When the source's fastest axis is not the destination's (a transposed or
 //! permuted view), rows would read one element per cache line: the copy then
 //! walks square tiles of the two fast axes, so both the reads and the writes
-//! of a tile stay in L1. That is the `transpose_f64_4096` workload.
+//! of a tile stay in L1, transposed in registers where the element size
+//! allows ([`crate::transpose`]). That is the `transpose_f64_4096` workload.
+
+use crate::transpose::transpose_block;
 
 /// One axis of a two-operand iteration: its length and each operand's stride.
 #[derive(Clone, Copy, Debug)]
@@ -174,16 +177,28 @@ unsafe fn copy_row<T: Copy>(len: usize, dst: *mut T, ds: isize, src: *const T, s
 /// # Safety
 /// As [`copy_row`], for every `(i, j)` with `i < a.len`, `j < b.len`.
 unsafe fn copy_tiled<T: Copy>(a: Axis, b: Axis, edge: usize, dst: *mut T, src: *const T) {
+    // The classic transpose (source contiguous along `a`, destination along
+    // `b`) has register-blocked kernels.
+    let vector = a.src == 1 && b.dst == 1;
     for i0 in (0..a.len).step_by(edge) {
         let i1 = (i0 + edge).min(a.len);
         for j0 in (0..b.len).step_by(edge) {
             let j1 = (j0 + edge).min(b.len);
-            for i in i0..i1 {
+            let (d, s) = (
+                dst.wrapping_offset(i0 as isize * a.dst + j0 as isize * b.dst),
+                src.wrapping_offset(i0 as isize * a.src + j0 as isize * b.src),
+            );
+            // SAFETY: the tile (i0..i1, j0..j1) is inside both axes: source
+            // rows run along `b` (stride b.src), destination rows along `a`.
+            if vector && unsafe { transpose_block(j1 - j0, i1 - i0, s, b.src, d, a.dst) } {
+                continue;
+            }
+            for i in 0..i1 - i0 {
                 let (di, si) = (i as isize * a.dst, i as isize * a.src);
-                for j in j0..j1 {
-                    // SAFETY: (i, j) is inside both axes.
+                for j in 0..j1 - j0 {
+                    // SAFETY: (i, j) is inside the tile.
                     unsafe {
-                        *dst.offset(di + j as isize * b.dst) = *src.offset(si + j as isize * b.src);
+                        *d.offset(di + j as isize * b.dst) = *s.offset(si + j as isize * b.src);
                     }
                 }
             }

@@ -19,7 +19,9 @@ pub mod element;
 pub mod error;
 pub mod geometry;
 pub mod layout;
+pub mod random;
 pub mod slice;
+pub mod transpose;
 pub mod view;
 
 pub use array::Array;
