@@ -21,7 +21,10 @@ struct Harness {
 impl Harness {
     fn from_args() -> Self {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let mut h = Harness { reps: 7, only: Vec::new() };
+        let mut h = Harness {
+            reps: 7,
+            only: Vec::new(),
+        };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -52,7 +55,11 @@ impl Harness {
             })
             .collect();
         times.sort_by(f64::total_cmp);
-        println!("{workload} {peer} {:.3} {:.3}", times[times.len() / 2], times[0]);
+        println!(
+            "{workload} {peer} {:.3} {:.3}",
+            times[times.len() / 2],
+            times[0]
+        );
     }
 }
 

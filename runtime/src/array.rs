@@ -1,5 +1,7 @@
 //! `Array<T>`: an owned, contiguous (C or F order), 64-byte-aligned array.
 
+use std::path::Path;
+
 use crate::alloc::RawBuffer;
 use crate::element::Element;
 use crate::error::Error;
@@ -259,6 +261,36 @@ impl<T: Element> Array<T> {
     /// Sets every element to `value`.
     pub fn fill(&mut self, value: T) {
         self.as_mut_slice().fill(value);
+    }
+
+    /// Reads a `.npy` file holding elements of type `T`.
+    pub fn read_npy(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        let (shape, fortran, data) =
+            crate::npy::read::<T>(std::io::BufReader::new(file)).map_err(|e| match e {
+                Error::Io { path: None, source } => Error::io(Some(path), source),
+                other => other,
+            })?;
+        let order = if fortran { Order::F } else { Order::C };
+        Self::from_vec_with_order(&shape, data, order)
+    }
+
+    /// Writes this array to a `.npy` file, keeping its memory order.
+    pub fn write_npy(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let file = std::fs::File::create(path).map_err(|e| Error::io(Some(path), e))?;
+        let fortran = !self.is_c_contiguous();
+        crate::npy::write(
+            std::io::BufWriter::new(file),
+            &self.shape,
+            fortran,
+            self.as_slice_memory_order(),
+        )
+        .map_err(|e| match e {
+            Error::Io { path: None, source } => Error::io(Some(path), source),
+            other => other,
+        })
     }
 
     common_methods!();

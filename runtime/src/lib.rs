@@ -19,6 +19,7 @@ pub mod element;
 pub mod error;
 pub mod geometry;
 pub mod layout;
+pub mod npy;
 pub mod random;
 pub mod slice;
 pub mod transpose;

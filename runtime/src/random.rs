@@ -14,9 +14,16 @@ use crate::layout::Order;
 
 /// Elements drawn uniformly from `[low, high)`: real numbers for `f32`/`f64`,
 /// integers for `i32`/`i64` (the bounds are then rounded towards each other).
-pub fn uniform<T: Element>(shape: &[usize], low: f64, high: f64, seed: u64) -> Result<Array<T>, Error> {
+pub fn uniform<T: Element>(
+    shape: &[usize],
+    low: f64,
+    high: f64,
+    seed: u64,
+) -> Result<Array<T>, Error> {
     if !(low < high) || !low.is_finite() || !high.is_finite() {
-        return Err(Error::value(format!("uniform needs finite low < high, got [{low}, {high})")));
+        return Err(Error::value(format!(
+            "uniform needs finite low < high, got [{low}, {high})"
+        )));
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let draw: Box<dyn FnMut(&mut StdRng) -> T> = if T::DTYPE.is_float() {
@@ -40,21 +47,39 @@ pub fn uniform<T: Element>(shape: &[usize], low: f64, high: f64, seed: u64) -> R
 }
 
 /// Elements drawn from a normal distribution (floats only).
-pub fn normal<T: Element>(shape: &[usize], mean: f64, std_dev: f64, seed: u64) -> Result<Array<T>, Error> {
+pub fn normal<T: Element>(
+    shape: &[usize],
+    mean: f64,
+    std_dev: f64,
+    seed: u64,
+) -> Result<Array<T>, Error> {
     if !matches!(T::DTYPE, DType::F32 | DType::F64) {
-        return Err(Error::type_(format!("normal samples are real numbers, not {}", T::DTYPE)));
+        return Err(Error::type_(format!(
+            "normal samples are real numbers, not {}",
+            T::DTYPE
+        )));
     }
     // rand_distr accepts a negative deviation (it mirrors); NumPy does not.
     if !(std_dev >= 0.0) || !std_dev.is_finite() || !mean.is_finite() {
-        return Err(Error::value(format!("normal needs a finite mean and std >= 0, got mean={mean}, std={std_dev}")));
+        return Err(Error::value(format!(
+            "normal needs a finite mean and std >= 0, got mean={mean}, std={std_dev}"
+        )));
     }
     let dist = Normal::new(mean, std_dev)
         .map_err(|e| Error::value(format!("normal(mean={mean}, std={std_dev}): {e}")))?;
     let mut rng = StdRng::seed_from_u64(seed);
-    Ok(fill(shape, Box::new(move |r: &mut StdRng| T::from_f64(dist.sample(r))), &mut rng))
+    Ok(fill(
+        shape,
+        Box::new(move |r: &mut StdRng| T::from_f64(dist.sample(r))),
+        &mut rng,
+    ))
 }
 
-fn fill<T: Element>(shape: &[usize], mut draw: Box<dyn FnMut(&mut StdRng) -> T + '_>, rng: &mut StdRng) -> Array<T> {
+fn fill<T: Element>(
+    shape: &[usize],
+    mut draw: Box<dyn FnMut(&mut StdRng) -> T + '_>,
+    rng: &mut StdRng,
+) -> Array<T> {
     // SAFETY: every element is written below before the array is returned.
     let mut a = unsafe { Array::uninit(shape, Order::C) };
     for x in a.as_mut_slice_memory_order() {
@@ -89,7 +114,10 @@ mod tests {
         let n = a.len() as f64;
         let mean = a.iter().sum::<f64>() / n;
         let var = a.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        assert!((mean - 2.0).abs() < 0.1 && (var.sqrt() - 3.0).abs() < 0.1, "{mean} {var}");
+        assert!(
+            (mean - 2.0).abs() < 0.1 && (var.sqrt() - 3.0).abs() < 0.1,
+            "{mean} {var}"
+        );
         assert!(normal::<i32>(&[2], 0.0, 1.0, 0).is_err());
         assert!(normal::<f64>(&[2], 0.0, -1.0, 0).is_err());
     }

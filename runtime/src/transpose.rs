@@ -21,7 +21,14 @@ use std::arch::x86_64::*;
 /// Every `src + r·sr + c` must be readable and `dst + c·dr + r` writable,
 /// without overlap.
 #[inline]
-pub unsafe fn transpose_block<T: Copy>(rows: usize, cols: usize, src: *const T, sr: isize, dst: *mut T, dr: isize) -> bool {
+pub unsafe fn transpose_block<T: Copy>(
+    rows: usize,
+    cols: usize,
+    src: *const T,
+    sr: isize,
+    dst: *mut T,
+    dr: isize,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::isa() >= crate::cpu::Isa::Avx2Fma {
         match std::mem::size_of::<T>() {
@@ -53,7 +60,10 @@ unsafe fn transpose_scalar<T: Copy>(
     for r in rs {
         for c in cs.clone() {
             // SAFETY: inside the block, by the caller's contract.
-            unsafe { *dst.offset(c as isize * dr + r as isize) = *src.offset(r as isize * sr + c as isize) };
+            unsafe {
+                *dst.offset(c as isize * dr + r as isize) =
+                    *src.offset(r as isize * sr + c as isize)
+            };
         }
     }
 }
@@ -65,7 +75,14 @@ unsafe fn transpose_scalar<T: Copy>(
 /// As [`transpose_block`]; the CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_8byte_avx2(rows: usize, cols: usize, src: *const f64, sr: isize, dst: *mut f64, dr: isize) {
+unsafe fn transpose_8byte_avx2(
+    rows: usize,
+    cols: usize,
+    src: *const f64,
+    sr: isize,
+    dst: *mut f64,
+    dr: isize,
+) {
     let (r8, r4, c4) = (rows / 8 * 8, rows / 4 * 4, cols / 4 * 4);
     for r in (0..r8).step_by(8) {
         for c in (0..c4).step_by(4) {
@@ -123,7 +140,14 @@ unsafe fn tile4x4(src: *const f64, sr: isize, dst: *mut f64, dr: isize, r: usize
 /// As [`transpose_block`]; the CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_4byte_avx2(rows: usize, cols: usize, src: *const f32, sr: isize, dst: *mut f32, dr: isize) {
+unsafe fn transpose_4byte_avx2(
+    rows: usize,
+    cols: usize,
+    src: *const f32,
+    sr: isize,
+    dst: *mut f32,
+    dr: isize,
+) {
     let (r16, r8, c8) = (rows / 16 * 16, rows / 8 * 8, cols / 8 * 8);
     for r in (0..r16).step_by(16) {
         for c in (0..c8).step_by(8) {
@@ -179,8 +203,14 @@ unsafe fn tile8x8(src: *const f32, sr: isize, dst: *mut f32, dr: isize, r: usize
         });
         let d = dst.offset(c as isize * dr + r as isize);
         for i in 0..4 {
-            _mm256_storeu_ps(d.offset(i as isize * dr), _mm256_permute2f128_ps::<0x20>(u[i], u[i + 4]));
-            _mm256_storeu_ps(d.offset((i + 4) as isize * dr), _mm256_permute2f128_ps::<0x31>(u[i], u[i + 4]));
+            _mm256_storeu_ps(
+                d.offset(i as isize * dr),
+                _mm256_permute2f128_ps::<0x20>(u[i], u[i + 4]),
+            );
+            _mm256_storeu_ps(
+                d.offset((i + 4) as isize * dr),
+                _mm256_permute2f128_ps::<0x31>(u[i], u[i + 4]),
+            );
         }
     }
 }
@@ -189,7 +219,11 @@ unsafe fn tile8x8(src: *const f32, sr: isize, dst: *mut f32, dr: isize, r: usize
 mod tests {
     use super::*;
 
-    fn check<T: Copy + PartialEq + std::fmt::Debug>(rows: usize, cols: usize, make: impl Fn(usize) -> T) {
+    fn check<T: Copy + PartialEq + std::fmt::Debug>(
+        rows: usize,
+        cols: usize,
+        make: impl Fn(usize) -> T,
+    ) {
         let sr = cols + 3;
         let dr = rows + 5;
         let src: Vec<T> = (0..rows * sr).map(&make).collect();
@@ -201,7 +235,16 @@ mod tests {
             }
         }
         // SAFETY: the buffers are sized for these strides.
-        let done = unsafe { transpose_block(rows, cols, src.as_ptr(), sr as isize, dst.as_mut_ptr(), dr as isize) };
+        let done = unsafe {
+            transpose_block(
+                rows,
+                cols,
+                src.as_ptr(),
+                sr as isize,
+                dst.as_mut_ptr(),
+                dr as isize,
+            )
+        };
         if done {
             assert_eq!(dst, want, "{rows}x{cols}");
         }
@@ -209,7 +252,19 @@ mod tests {
 
     #[test]
     fn transposes_match_the_definition() {
-        for (r, c) in [(0, 0), (1, 1), (3, 5), (4, 4), (8, 8), (9, 17), (12, 7), (16, 16), (24, 9), (32, 32), (31, 33)] {
+        for (r, c) in [
+            (0, 0),
+            (1, 1),
+            (3, 5),
+            (4, 4),
+            (8, 8),
+            (9, 17),
+            (12, 7),
+            (16, 16),
+            (24, 9),
+            (32, 32),
+            (31, 33),
+        ] {
             check::<f64>(r, c, |i| i as f64);
             check::<i64>(r, c, |i| i as i64);
             check::<f32>(r, c, |i| i as f32);
