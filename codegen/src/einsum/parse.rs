@@ -54,7 +54,7 @@ impl Label {
 
     /// The broadcast dimension, if this label stands for one.
     pub fn broadcast_dim(self) -> Option<usize> {
-        (self.0 >= BROADCAST_BASE).then_some(usize::from(self.0 - BROADCAST_BASE))
+        (self.0 >= BROADCAST_BASE).then(|| usize::from(self.0 - BROADCAST_BASE))
     }
 }
 
