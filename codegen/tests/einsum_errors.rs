@@ -69,17 +69,32 @@ fn dash_without_greater_than() {
 
 #[test]
 fn greater_than_without_dash() {
-    parse_error("ij>i", None, 2, "'>' without a '-' before it; the output arrow is '->'");
+    parse_error(
+        "ij>i",
+        None,
+        2,
+        "'>' without a '-' before it; the output arrow is '->'",
+    );
 }
 
 #[test]
 fn output_label_not_in_any_input() {
-    parse_error("ij,jk->ikl", None, 9, "output label 'l' does not appear in any input");
+    parse_error(
+        "ij,jk->ikl",
+        None,
+        9,
+        "output label 'l' does not appear in any input",
+    );
 }
 
 #[test]
 fn output_label_twice() {
-    parse_error("ij->j i i", None, 8, "output label 'i' appears more than once");
+    parse_error(
+        "ij->j i i",
+        None,
+        8,
+        "output label 'i' appears more than once",
+    );
 }
 
 #[test]
@@ -94,14 +109,54 @@ fn comma_in_output() {
 
 #[test]
 fn malformed_ellipsis() {
-    parse_error("..i", None, 0, "'..' in operand 0 is not an ellipsis; write '...' (three dots)");
-    parse_error("i,.i", None, 2, "'.' in operand 1 is not an ellipsis; write '...' (three dots)");
-    parse_error(". ..i", None, 0, "'.' in operand 0 is not an ellipsis; write '...' (three dots)");
-    parse_error("....i", None, 3, "'.' in operand 0 is not part of an ellipsis '...'");
-    parse_error("......", None, 3, "operand 0 has more than one ellipsis '...'");
-    parse_error("...i...", None, 4, "operand 0 has more than one ellipsis '...'");
-    parse_error("...i->..", None, 6, "'..' in the output is not an ellipsis; write '...' (three dots)");
-    parse_error("...i->......", None, 9, "the output has more than one ellipsis '...'");
+    parse_error(
+        "..i",
+        None,
+        0,
+        "'..' in operand 0 is not an ellipsis; write '...' (three dots)",
+    );
+    parse_error(
+        "i,.i",
+        None,
+        2,
+        "'.' in operand 1 is not an ellipsis; write '...' (three dots)",
+    );
+    parse_error(
+        ". ..i",
+        None,
+        0,
+        "'.' in operand 0 is not an ellipsis; write '...' (three dots)",
+    );
+    parse_error(
+        "....i",
+        None,
+        3,
+        "'.' in operand 0 is not part of an ellipsis '...'",
+    );
+    parse_error(
+        "......",
+        None,
+        3,
+        "operand 0 has more than one ellipsis '...'",
+    );
+    parse_error(
+        "...i...",
+        None,
+        4,
+        "operand 0 has more than one ellipsis '...'",
+    );
+    parse_error(
+        "...i->..",
+        None,
+        6,
+        "'..' in the output is not an ellipsis; write '...' (three dots)",
+    );
+    parse_error(
+        "...i->......",
+        None,
+        9,
+        "the output has more than one ellipsis '...'",
+    );
 }
 
 #[test]
@@ -115,15 +170,40 @@ fn ellipsis_only_in_the_output_is_accepted_like_numpy() {
 
 #[test]
 fn too_few_operands_given() {
-    parse_error("ij,jk", Some(1), 2, "the subscripts name 2 operands, but 1 was given");
-    parse_error("ij,jk,kl->il", Some(2), 5, "the subscripts name 3 operands, but 2 were given");
-    parse_error("ij", Some(0), 0, "the subscripts name 1 operand, but 0 were given");
+    parse_error(
+        "ij,jk",
+        Some(1),
+        2,
+        "the subscripts name 2 operands, but 1 was given",
+    );
+    parse_error(
+        "ij,jk,kl->il",
+        Some(2),
+        5,
+        "the subscripts name 3 operands, but 2 were given",
+    );
+    parse_error(
+        "ij",
+        Some(0),
+        0,
+        "the subscripts name 1 operand, but 0 were given",
+    );
 }
 
 #[test]
 fn too_many_operands_given() {
-    parse_error("ij", Some(2), 2, "2 operands were given, but the subscripts name only 1");
-    parse_error("ij->i", Some(3), 2, "3 operands were given, but the subscripts name only 1");
+    parse_error(
+        "ij",
+        Some(2),
+        2,
+        "2 operands were given, but the subscripts name only 1",
+    );
+    parse_error(
+        "ij->i",
+        Some(3),
+        2,
+        "3 operands were given, but the subscripts name only 1",
+    );
 }
 
 #[test]
@@ -131,13 +211,20 @@ fn parse_error_display_points_at_the_column() {
     let e = Spec::parse("ij,jk->ikl").unwrap_err();
     let text = e.to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "parse error at column 10: output label 'l' does not appear in any input");
+    assert_eq!(
+        lines[0],
+        "parse error at column 10: output label 'l' does not appear in any input"
+    );
     assert_eq!(lines[2].find('^'), Some(2 + 9));
 }
 
 #[test]
 fn rank_smaller_than_the_subscripts() {
-    shape_error("ijk", &[&[2, 3]], "operand 0 has 2 dimensions, but its subscripts 'ijk' name 3");
+    shape_error(
+        "ijk",
+        &[&[2, 3]],
+        "operand 0 has 2 dimensions, but its subscripts 'ijk' name 3",
+    );
 }
 
 #[test]
@@ -168,7 +255,10 @@ fn ellipsis_dimensions_with_no_ellipsis_in_the_output() {
 fn operand_count_differs_from_rank_count() {
     let spec = Spec::parse("ij,jk").unwrap();
     let e = Equation::from_spec(&spec, &[2]).unwrap_err();
-    assert_eq!(e.message(), "the subscripts 'ij,jk' name 2 operands, but 1 was given");
+    assert_eq!(
+        e.message(),
+        "the subscripts 'ij,jk' name 2 operands, but 1 was given"
+    );
 }
 
 #[test]
@@ -214,7 +304,10 @@ fn shapes_that_do_not_match_the_equation() {
         "operand 0 has shape [2, 3, 4] (3 dimensions), but the equation gives it 2"
     );
     let e = eq.bind(&[&[2, 3], &[1]]).unwrap_err();
-    assert_eq!(e.message(), "the equation has 1 operands, but 2 shapes were given");
+    assert_eq!(
+        e.message(),
+        "the equation has 1 operands, but 2 shapes were given"
+    );
 }
 
 #[test]

@@ -17,7 +17,12 @@ fn arange(shape: &[usize]) -> (Vec<f64>, Vec<usize>, Vec<isize>) {
 }
 
 /// Runs the reference on C-ordered operands; checks the shape and values.
-fn check(spec: &str, operands: &[&(Vec<f64>, Vec<usize>, Vec<isize>)], shape: &[usize], values: &[f64]) {
+fn check(
+    spec: &str,
+    operands: &[&(Vec<f64>, Vec<usize>, Vec<isize>)],
+    shape: &[usize],
+    values: &[f64],
+) {
     let ops: Vec<_> = operands
         .iter()
         .map(|(d, s, st)| (d.as_slice(), s.as_slice(), st.as_slice(), 0))
@@ -123,7 +128,9 @@ fn tensor_contraction() {
         "ijk,jil->kl",
         &[&a, &b],
         &[5, 2],
-        &[4400.0, 4730.0, 4532.0, 4874.0, 4664.0, 5018.0, 4796.0, 5162.0, 4928.0, 5306.0],
+        &[
+            4400.0, 4730.0, 4532.0, 4874.0, 4664.0, 5018.0, 4796.0, 5162.0, 4928.0, 5306.0,
+        ],
     );
     let eq = Equation::from_spec(&Spec::parse("ijk,jil->kl").unwrap(), &[3, 3]).unwrap();
     let plan = Plan::for_ranks(&eq).unwrap();
@@ -152,7 +159,10 @@ fn ellipsis_broadcasting() {
     check("ki,...k->i...", &[&a, &b], &[2, 4], &expected);
     check("k...,jk", &[&a, &b], &[2, 4], &expected);
     // The implicit output of "k...,jk" is "...j", the ellipsis first.
-    assert_eq!(Spec::parse("k...,jk").unwrap().to_explicit_string(), "k...,jk->...j");
+    assert_eq!(
+        Spec::parse("k...,jk").unwrap().to_explicit_string(),
+        "k...,jk->...j"
+    );
 }
 
 #[test]

@@ -45,5 +45,8 @@ fn implicit_output_puts_upper_case_before_lower_case() {
 
 #[test]
 fn implicit_output_puts_the_ellipsis_first() {
-    assert_eq!(Spec::parse("ij...,jk").unwrap().to_explicit_string(), "ij...,jk->...ik");
+    assert_eq!(
+        Spec::parse("ij...,jk").unwrap().to_explicit_string(),
+        "ij...,jk->...ik"
+    );
 }

@@ -120,8 +120,10 @@ impl ContractionPath {
 pub enum Strategy {
     /// Contract operand 0 with 1, the result with 2, and so on.
     LeftToRight,
-    /// opt_einsum-style greedy: repeatedly contract the pair that shrinks
-    /// the total size most; unrelated pairs (outer products) last.
+    /// opt_einsum-style greedy: repeatedly contract the pair of operands
+    /// sharing a label whose result is smallest relative to the two inputs
+    /// (private labels summed first); unrelated pairs (outer products) last,
+    /// smallest result first.
     Greedy,
     /// Exhaustive branch-and-bound over every pairwise order.
     Optimal,
@@ -240,7 +242,29 @@ fn left_to_right(
     path
 }
 
-type GreedyKey = (bool, i128, Cost);
+/// The volume of `live[i]` once its private labels (in no other operand and
+/// not in the output) are summed away: greedy measures how much a pair
+/// shrinks against this, as opt_einsum does after its single-term reductions.
+fn kept_volume(
+    live: &[(usize, Vec<Label>)],
+    i: usize,
+    output: &[Label],
+    sizes: &LabelSizes,
+) -> u128 {
+    let kept: Vec<Label> = live[i]
+        .1
+        .iter()
+        .copied()
+        .filter(|l| {
+            output.contains(l)
+                || live
+                    .iter()
+                    .enumerate()
+                    .any(|(k, (_, ls))| k != i && ls.contains(l))
+        })
+        .collect();
+    sizes.volume(&kept)
+}
 
 fn greedy(
     mut live: Vec<(usize, Vec<Label>)>,
@@ -248,28 +272,47 @@ fn greedy(
     sizes: &LabelSizes,
 ) -> ContractionPath {
     let n = live.len();
+    // Labels that never make a pair worth contracting early: output labels,
+    // and labels every input has (batch-like, they survive every step).
+    let passive: Vec<Label> = live[0]
+        .1
+        .iter()
+        .copied()
+        .filter(|l| live.iter().all(|(_, ls)| ls.contains(l)))
+        .chain(output.iter().copied())
+        .collect();
     let mut path = ContractionPath::default();
     while live.len() > 1 {
-        // (unrelated pair, growth in elements, cost): smallest wins.
-        let mut best: Option<(GreedyKey, usize, usize, PathStep)> = None;
+        // Pairs that share a summable label: the one that grows the data least.
+        let mut best: Option<(i128, Cost, usize, usize)> = None;
         for i in 0..live.len() {
             for j in i + 1..live.len() {
+                let shares = live[i]
+                    .1
+                    .iter()
+                    .any(|l| !passive.contains(l) && live[j].1.contains(l));
+                if !shares {
+                    continue;
+                }
                 let step = pair_step(&live, i, j, output, sizes);
-                let shares = live[i].1.iter().any(|l| live[j].1.contains(l));
-                let grow = if shares {
-                    step.cost.largest_intermediate as i128
-                        - sizes.volume(&live[i].1) as i128
-                        - sizes.volume(&live[j].1) as i128
-                } else {
-                    step.cost.largest_intermediate as i128
-                };
-                let key = (!shares, grow, step.cost);
-                if best.as_ref().is_none_or(|(k, ..)| key < *k) {
-                    best = Some((key, i, j, step));
+                let grow = step.cost.largest_intermediate as i128
+                    - kept_volume(&live, i, output, sizes) as i128
+                    - kept_volume(&live, j, output, sizes) as i128;
+                if best.is_none_or(|(g, c, ..)| (grow, step.cost) < (g, c)) {
+                    best = Some((grow, step.cost, i, j));
                 }
             }
         }
-        let (_, i, j, step) = best.expect("two or more live operands have a pair");
+        // Otherwise the two smallest operands (outer products, smallest first).
+        let (i, j) = match best {
+            Some((_, _, i, j)) => (i, j),
+            None => {
+                let mut order: Vec<usize> = (0..live.len()).collect();
+                order.sort_by_key(|&k| (kept_volume(&live, k, output, sizes), live[k].0));
+                (order[0], order[1])
+            }
+        };
+        let step = pair_step(&live, i, j, output, sizes);
         contract(&mut live, i, j, n + path.steps.len(), &step);
         path.push(step);
     }
