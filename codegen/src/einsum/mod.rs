@@ -18,11 +18,12 @@
 //! ```
 //! use einkern_codegen::einsum::{Equation, Plan, Spec, StepKind};
 //!
-//! let spec = Spec::parse("bij,bjk")?; // implicit output: "bik"
-//! assert_eq!(spec.to_explicit_string(), "bij,bjk->bik");
+//! // Implicit output: the labels that occur once, so `b` is summed too.
+//! assert_eq!(Spec::parse("bij,bjk")?.to_explicit_string(), "bij,bjk->ik");
+//! let spec = Spec::parse("bij,bjk->bik")?;
 //! let eq = Equation::from_spec(&spec, &[3, 3])?;
 //! let plan = Plan::for_ranks(&eq).expect("two operands need no sizes");
-//! assert_eq!(plan.steps()[0].kind(), StepKind::Gemm);
+//! assert_eq!(plan.steps()[0].kind(), StepKind::Gemm); // batch b, M i, N k, K j
 //! # Ok::<(), einkern_runtime::Error>(())
 //! ```
 
