@@ -6,6 +6,10 @@ use einkern_runtime::Error;
 
 use super::parse::{Label, Spec, Subscripts};
 
+/// The most dimensions `...` may stand for (far above any real array's rank;
+/// it only keeps [`Label`] small).
+pub const MAX_BROADCAST_RANK: usize = 4096;
+
 /// An einsum with one label per operand axis and per output axis.
 ///
 /// A label repeated within one operand is a diagonal of that operand; a label
@@ -53,6 +57,11 @@ impl Equation {
             extra.push(rank - named);
         }
         let broadcast_rank = extra.iter().copied().max().unwrap_or(0);
+        if broadcast_rank > MAX_BROADCAST_RANK {
+            return Err(Error::shape(format!(
+                "'...' covers {broadcast_rank} dimensions; einsum supports at most {MAX_BROADCAST_RANK}"
+            )));
+        }
         if broadcast_rank > 0 && !spec.output().has_ellipsis() {
             let k = extra.iter().position(|&e| e == broadcast_rank).unwrap_or(0);
             return Err(Error::shape(format!(

@@ -38,7 +38,7 @@ pub use bind::{Bound, LabelAxes, LabelSizes};
 pub use classify::{
     classify_pair, classify_single, Dim, GemmDims, Groups, PairStep, SingleStep, StepKind,
 };
-pub use equation::Equation;
+pub use equation::{Equation, MAX_BROADCAST_RANK};
 pub use parse::{Label, Spec, Subscripts};
 pub use path::{
     contraction_path, path_with, ContractionPath, Cost, PathStep, Strategy, OPTIMAL_MAX_OPERANDS,

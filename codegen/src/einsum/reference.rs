@@ -19,8 +19,8 @@ pub type RefOperand<'a> = (&'a [f64], &'a [usize], &'a [isize], usize);
 /// This is the oracle for tests: every kernel path (views, reductions, GEMM,
 /// JIT) must agree with it. It follows NumPy's semantics exactly (implicit
 /// output, `...`, diagonals, size-1 label broadcasting) and reports the same
-/// errors as the planner. It never panics and never reads outside `data`:
-/// an operand whose strides would leave its buffer is an [`Error::Index`].
+/// errors as the planner. It never reads outside `data`: an operand whose
+/// strides would leave its buffer is an [`Error::Index`].
 pub fn einsum_reference_f64(
     spec: &str,
     operands: &[RefOperand<'_>],
