@@ -337,3 +337,21 @@ fn reference_reports_parse_errors_with_the_operand_count() {
     let e = einsum_reference_f64("ij,jk", &[(&data, &[2, 3], &[3, 1], 0)]).unwrap_err();
     assert!(matches!(e, Error::Parse { column: 2, .. }));
 }
+
+#[test]
+fn the_leftmost_problem_is_reported() {
+    let m = format!("invalid character '#' in the subscripts; {LETTERS}");
+    parse_error("i#-", None, 1, &m);
+    parse_error(
+        "ij->k#",
+        None,
+        4,
+        "output label 'k' does not appear in any input",
+    );
+    parse_error(
+        "i..,j->->",
+        None,
+        1,
+        "'..' in operand 0 is not an ellipsis; write '...' (three dots)",
+    );
+}

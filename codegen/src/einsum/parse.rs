@@ -262,7 +262,8 @@ impl fmt::Display for Part {
     }
 }
 
-/// A one-pass reader over the characters of the spec.
+/// A one-pass reader over the characters of the spec. It reads strictly left
+/// to right, so the error reported is always the leftmost problem.
 struct Parser<'a> {
     text: &'a str,
     chars: Vec<char>,
@@ -281,16 +282,49 @@ impl<'a> Parser<'a> {
     }
 
     fn parse(self) -> Result<Spec, Error> {
-        // Find the arrow first: `-` must be followed directly by `>`, and
-        // there may be only one arrow.
-        let mut arrow = None;
-        for (i, &c) in self.chars.iter().enumerate() {
-            match c {
+        let mut inputs: Vec<Subscripts> = Vec::new();
+        let mut current = Subscripts::default();
+        let mut in_output = false;
+        let mut i = 0;
+        while i < self.chars.len() {
+            let part = if in_output {
+                Part::Output
+            } else {
+                Part::Operand(inputs.len())
+            };
+            match self.chars[i] {
+                c if c.is_ascii_alphabetic() => {
+                    let label = Label(c as u16);
+                    if in_output {
+                        if current.labels.contains(&label) {
+                            return Err(self.error(i, format!("output label '{c}' appears more than once")));
+                        }
+                        if !inputs.iter().any(|s| s.labels.contains(&label)) {
+                            return Err(self.error(i, format!("output label '{c}' does not appear in any input")));
+                        }
+                    }
+                    current.labels.push(label);
+                    i += 1;
+                }
+                ' ' => i += 1,
+                '.' => i = self.ellipsis(i, &mut current, part)?,
+                ',' if in_output => {
+                    return Err(self.error(
+                        i,
+                        "the output has one set of subscripts; ',' is not allowed after '->'",
+                    ))
+                }
+                ',' => {
+                    inputs.push(std::mem::take(&mut current));
+                    i += 1;
+                }
                 '-' if self.chars.get(i + 1) == Some(&'>') => {
-                    if arrow.is_some() {
+                    if in_output {
                         return Err(self.error(i, "'->' appears more than once"));
                     }
-                    arrow = Some(i);
+                    inputs.push(std::mem::take(&mut current));
+                    in_output = true;
+                    i += 2;
                 }
                 '-' => {
                     return Err(self.error(
@@ -298,122 +332,54 @@ impl<'a> Parser<'a> {
                         "'-' must be followed directly by '>' to form the output arrow '->'",
                     ))
                 }
-                '>' if i == 0 || self.chars[i - 1] != '-' => {
-                    return Err(
-                        self.error(i, "'>' without a '-' before it; the output arrow is '->'")
-                    )
+                '>' => return Err(self.error(i, "'>' without a '-' before it; the output arrow is '->'")),
+                c => {
+                    return Err(self.error(
+                        i,
+                        format!("invalid character '{c}' in the subscripts; labels are the letters a-z and A-Z"),
+                    ))
                 }
-                _ => {}
             }
         }
-        let input_end = arrow.unwrap_or(self.chars.len());
-
-        let mut inputs = Vec::new();
-        let mut start = 0;
-        loop {
-            let end = (start..input_end)
-                .find(|&i| self.chars[i] == ',')
-                .unwrap_or(input_end);
-            inputs.push(self.subscripts(start, end, Part::Operand(inputs.len()))?);
-            if end == input_end {
-                break;
-            }
-            start = end + 1;
-        }
-
-        let Some(arrow) = arrow else {
+        if in_output {
+            Ok(Spec {
+                inputs,
+                output: current,
+                explicit_output: true,
+            })
+        } else {
+            inputs.push(current);
             let output = implicit_output(&inputs);
-            return Ok(Spec {
+            Ok(Spec {
                 inputs,
                 output,
                 explicit_output: false,
-            });
-        };
-
-        let out_start = arrow + 2;
-        if let Some(i) = (out_start..self.chars.len()).find(|&i| self.chars[i] == ',') {
-            return Err(self.error(
-                i,
-                "the output has one set of subscripts; ',' is not allowed after '->'",
-            ));
+            })
         }
-        let output = self.subscripts(out_start, self.chars.len(), Part::Output)?;
-        // Column of each output letter, for the two checks below.
-        let columns: Vec<usize> = (out_start..self.chars.len())
-            .filter(|&i| self.chars[i].is_ascii_alphabetic())
-            .collect();
-        for (n, (&label, &column)) in output.labels.iter().zip(&columns).enumerate() {
-            let c = label.as_char().expect("parsed labels are letters");
-            if output.labels[..n].contains(&label) {
-                return Err(
-                    self.error(column, format!("output label '{c}' appears more than once"))
-                );
-            }
-            if !inputs.iter().any(|s| s.labels.contains(&label)) {
-                return Err(self.error(
-                    column,
-                    format!("output label '{c}' does not appear in any input"),
-                ));
-            }
-        }
-        Ok(Spec {
-            inputs,
-            output,
-            explicit_output: true,
-        })
     }
 
-    /// Reads the subscripts in `chars[start..end]`.
-    fn subscripts(&self, start: usize, end: usize, part: Part) -> Result<Subscripts, Error> {
-        let mut labels = Vec::new();
-        let mut ellipsis = None;
-        let mut i = start;
-        while i < end {
-            let c = self.chars[i];
-            if let Some(label) = Label::letter(c) {
-                labels.push(label);
-                i += 1;
-            } else if c == ' ' {
-                i += 1;
-            } else if c == '.' {
-                let whole = i + 3 <= end && self.chars[i..i + 3] == ['.', '.', '.'];
-                if !whole {
-                    let run = (i..end).take_while(|&j| self.chars[j] == '.').count();
-                    let what = if run < 3 {
-                        format!(
-                            "'{}' in {part} is not an ellipsis; write '...' (three dots)",
-                            ".".repeat(run)
-                        )
-                    } else {
-                        format!("'.' in {part} is not part of an ellipsis '...'")
-                    };
-                    return Err(self.error(i, what));
-                }
-                if ellipsis.is_some() {
-                    return Err(self.error(i, format!("{part} has more than one ellipsis '...'")));
-                }
-                ellipsis = Some(labels.len());
-                i += 3;
-                // A fourth dot right after `...` is a stray dot.
-                if i < end && self.chars[i] == '.' {
-                    let run = (i..end).take_while(|&j| self.chars[j] == '.').count();
-                    if run >= 3 {
-                        return Err(
-                            self.error(i, format!("{part} has more than one ellipsis '...'"))
-                        );
-                    }
-                    return Err(
-                        self.error(i, format!("'.' in {part} is not part of an ellipsis '...'"))
-                    );
-                }
+    /// Reads the `...` starting at column `i` into `current`; returns the
+    /// column after it.
+    fn ellipsis(&self, i: usize, current: &mut Subscripts, part: Part) -> Result<usize, Error> {
+        let run = self.chars[i..].iter().take_while(|&&c| c == '.').count();
+        let after_ellipsis =
+            current.ellipsis == Some(current.labels.len()) && i >= 3 && self.chars[i - 1] == '.';
+        if run < 3 {
+            let message = if after_ellipsis {
+                format!("'.' in {part} is not part of an ellipsis '...'")
             } else {
-                return Err(self.error(
-                    i,
-                    format!("invalid character '{c}' in the subscripts; labels are the letters a-z and A-Z"),
-                ));
-            }
+                format!(
+                    "'{}' in {part} is not an ellipsis; write '...' (three dots)",
+                    ".".repeat(run)
+                )
+            };
+            return Err(self.error(i, message));
         }
-        Ok(Subscripts { labels, ellipsis })
+        if current.ellipsis.is_some() {
+            return Err(self.error(i, format!("{part} has more than one ellipsis '...'")));
+        }
+        current.ellipsis = Some(current.labels.len());
+        Ok(i + 3)
     }
 }
 
