@@ -301,7 +301,7 @@ fn shapes_that_do_not_match_the_equation() {
     let e = eq.bind(&[&[2, 3, 4]]).unwrap_err();
     assert_eq!(
         e.message(),
-        "operand 0 has shape [2, 3, 4] (3 dimensions), but the equation gives it 2"
+        "operand 0 has shape [2, 3, 4] (3 dimensions), but its subscripts expect 2"
     );
     let e = eq.bind(&[&[2, 3], &[1]]).unwrap_err();
     assert_eq!(

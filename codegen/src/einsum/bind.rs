@@ -149,7 +149,7 @@ impl Equation {
         for (k, (labels, shape)) in self.inputs().iter().zip(shapes).enumerate() {
             if labels.len() != shape.len() {
                 return Err(Error::shape(format!(
-                    "operand {k} has shape {shape:?} ({} dimensions), but the equation gives it {}",
+                    "operand {k} has shape {shape:?} ({} dimensions), but its subscripts expect {}",
                     shape.len(),
                     labels.len()
                 )));

@@ -43,8 +43,16 @@ impl Label {
 
     /// The label of dimension `dim` (counted from the left) of the broadcast
     /// shape that `...` stands for.
+    ///
+    /// # Panics
+    /// If `dim` does not fit the label's `u16` (an [`Equation`](super::Equation)
+    /// never asks for more than [`MAX_BROADCAST_RANK`](super::MAX_BROADCAST_RANK)).
     pub fn broadcast(dim: usize) -> Label {
-        Label(BROADCAST_BASE + u16::try_from(dim).expect("broadcast rank fits in u16"))
+        let dim = u16::try_from(dim)
+            .ok()
+            .filter(|&d| d <= u16::MAX - BROADCAST_BASE)
+            .expect("broadcast dimension fits in a label");
+        Label(BROADCAST_BASE + dim)
     }
 
     /// The letter, if this label is one.

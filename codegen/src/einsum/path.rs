@@ -120,10 +120,11 @@ impl ContractionPath {
 pub enum Strategy {
     /// Contract operand 0 with 1, the result with 2, and so on.
     LeftToRight,
-    /// opt_einsum-style greedy: repeatedly contract the pair of operands
-    /// sharing a label whose result is smallest relative to the two inputs
-    /// (private labels summed first); unrelated pairs (outer products) last,
-    /// smallest result first.
+    /// opt_einsum-style greedy: repeatedly contract, among the pairs that
+    /// share a summable label (one not in the output nor in every input),
+    /// the pair whose result is smallest relative to its two inputs (with
+    /// their private labels summed away); when no such pair is left, the
+    /// two smallest operands (outer products).
     Greedy,
     /// Exhaustive branch-and-bound over every pairwise order.
     Optimal,
