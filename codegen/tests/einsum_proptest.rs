@@ -429,3 +429,19 @@ fn direct(case: &ReferenceCase) -> (Vec<usize>, Vec<f64>) {
     }
     (out_shape, out)
 }
+
+#[test]
+fn reference_reads_negative_and_zero_strides() {
+    // x[::-1] (shape [3], stride -1 from offset 2) against a row broadcast to
+    // 2×3 by a zero stride: "i,ji->j" = [x·r, x·r] with x reversed.
+    let x = [1.0, 2.0, 3.0];
+    let r = [10.0, 20.0, 30.0];
+    let (shape, values) = einsum_reference_f64(
+        "i,ji->j",
+        &[(&x, &[3], &[-1], 2), (&r, &[2, 3], &[0, 1], 0)],
+    )
+    .unwrap();
+    assert_eq!(shape, vec![2]);
+    let dot = 3.0 * 10.0 + 2.0 * 20.0 + 1.0 * 30.0;
+    assert_eq!(values, vec![dot, dot]);
+}
