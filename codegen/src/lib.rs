@@ -2,3 +2,5 @@
 //!
 //! Data flows one way: parse (einsum subscripts, expressions) → IR → plan →
 //! lowering (Rust tokens for the macros, Cranelift IR for the JIT).
+
+pub mod einsum;
