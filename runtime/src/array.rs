@@ -269,7 +269,7 @@ impl<T: Element> Array<T> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
         let (shape, fortran, data) =
             crate::npy::read::<T>(std::io::BufReader::new(file)).map_err(|e| match e {
-                Error::Io { path: None, source } => Error::io(Some(path), source),
+                Error::Io(source) => Error::io(Some(path), source),
                 other => other,
             })?;
         let order = if fortran { Order::F } else { Order::C };
@@ -288,7 +288,7 @@ impl<T: Element> Array<T> {
             self.as_slice_memory_order(),
         )
         .map_err(|e| match e {
-            Error::Io { path: None, source } => Error::io(Some(path), source),
+            Error::Io(source) => Error::io(Some(path), source),
             other => other,
         })
     }

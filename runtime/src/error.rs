@@ -31,11 +31,9 @@ pub enum Error {
     /// A value that is not allowed for the operation (a zero slice step, a
     /// window larger than its axis, an unknown name).
     Value { message: String },
-    /// An operating-system I/O failure, with the path it concerned if known.
-    Io {
-        path: Option<std::path::PathBuf>,
-        source: std::io::Error,
-    },
+    /// An operating-system I/O failure. Errors made with [`Error::io`]
+    /// carry the path they concern in the message.
+    Io(std::io::Error),
 }
 
 impl Error {
@@ -71,10 +69,15 @@ impl Error {
             column,
         }
     }
+    /// An I/O error; with `Some(path)`, the message starts with the path,
+    /// and the error kind is kept.
     pub fn io(path: Option<&std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.map(|p| p.to_path_buf()),
-            source,
+        match path {
+            Some(p) => Error::Io(std::io::Error::new(
+                source.kind(),
+                format!("{}: {source}", p.display()),
+            )),
+            None => Error::Io(source),
         }
     }
 
@@ -88,10 +91,7 @@ impl Error {
             | Error::Format { message }
             | Error::Value { message }
             | Error::Parse { message, .. } => message.clone(),
-            Error::Io { path, source } => match path {
-                Some(p) => format!("{}: {source}", p.display()),
-                None => source.to_string(),
-            },
+            Error::Io(source) => source.to_string(),
         }
     }
 }
@@ -104,7 +104,7 @@ impl fmt::Display for Error {
             Error::Index { message } => write!(f, "index error: {message}"),
             Error::Format { message } => write!(f, "format error: {message}"),
             Error::Value { message } => write!(f, "value error: {message}"),
-            Error::Io { .. } => write!(f, "I/O error: {}", self.message()),
+            Error::Io(source) => write!(f, "I/O error: {source}"),
             Error::Parse {
                 message,
                 input,
@@ -127,7 +127,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io(source) => Some(source),
             _ => None,
         }
     }
@@ -135,7 +135,7 @@ impl std::error::Error for Error {
 
 impl From<std::io::Error> for Error {
     fn from(source: std::io::Error) -> Self {
-        Error::Io { path: None, source }
+        Error::Io(source)
     }
 }
 
@@ -160,6 +160,7 @@ mod tests {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         );
         assert_eq!(e.to_string(), "I/O error: x.npy: no such file");
+        assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound));
         assert!(std::error::Error::source(&e).is_some());
     }
 }

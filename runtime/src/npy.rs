@@ -1170,7 +1170,7 @@ mod tests {
         let data = vec![1.5f64; 1000];
         for accept in [0, 50, 138, 128 + 8 * 999] {
             match write(FailingWriter { accept }, &[1000], false, &data) {
-                Err(e @ Error::Io { .. }) => assert_eq!(e.to_string(), "I/O error: disk full"),
+                Err(e @ Error::Io(_)) => assert_eq!(e.to_string(), "I/O error: disk full"),
                 other => panic!("accept {accept}: expected an I/O error, got {other:?}"),
             }
         }
@@ -1397,7 +1397,7 @@ mod tests {
         let bytes = fixture("f8_le_c.npy");
         for ok in [0, 5, 9, 20, 150] {
             match read::<f64>(BrokenReader { data: &bytes, ok }) {
-                Err(e @ Error::Io { .. }) => {
+                Err(e @ Error::Io(_)) => {
                     assert_eq!(e.to_string(), "I/O error: cable unplugged")
                 }
                 other => panic!("ok {ok}: expected an I/O error, got {other:?}"),
