@@ -4,3 +4,4 @@
 //! lowering (Rust tokens for the macros, Cranelift IR for the JIT).
 
 pub mod einsum;
+pub mod expr;
