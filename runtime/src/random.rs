@@ -20,7 +20,8 @@ pub fn uniform<T: Element>(
     high: f64,
     seed: u64,
 ) -> Result<Array<T>, Error> {
-    if !(low < high) || !low.is_finite() || !high.is_finite() {
+    // Finite first, so that NaN bounds are refused before comparing.
+    if !low.is_finite() || !high.is_finite() || low >= high {
         return Err(Error::value(format!(
             "uniform needs finite low < high, got [{low}, {high})"
         )));
@@ -60,7 +61,7 @@ pub fn normal<T: Element>(
         )));
     }
     // rand_distr accepts a negative deviation (it mirrors); NumPy does not.
-    if !(std_dev >= 0.0) || !std_dev.is_finite() || !mean.is_finite() {
+    if !std_dev.is_finite() || !mean.is_finite() || std_dev < 0.0 {
         return Err(Error::value(format!(
             "normal needs a finite mean and std >= 0, got mean={mean}, std={std_dev}"
         )));
