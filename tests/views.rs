@@ -11,6 +11,9 @@
 //! A second part replays chains that real NumPy evaluated
 //! (`tests/fixtures/views/make_cases.py` → `cases.txt`).
 
+// The model is written with plain index loops on purpose.
+#![allow(clippy::needless_range_loop)]
+
 use einkern::*;
 use proptest::prelude::*;
 use rand::rngs::StdRng;
