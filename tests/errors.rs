@@ -437,6 +437,34 @@ fn as_strided_out_of_bounds_names_shape_strides_offset_and_reach() {
         is_shape,
         &["(2, 2)", "2 axes", "1 strides"],
     );
+    // Strides whose reach overflows isize are refused, never wrapped into
+    // a small span that looks in bounds (4 · 6148914691236517206 wraps to 2,
+    // which once let `get(&[1])` read wild memory in release builds).
+    let wraps = 6_148_914_691_236_517_206isize;
+    expect_err(
+        ArrayView::as_strided(&data, &[4], &[wraps], 0),
+        "index",
+        is_index,
+        &["(4,)", "[6148914691236517206]", "overflow", "10 elements"],
+    );
+    expect_err(
+        ArrayView::as_strided(&data, &[2, 2], &[isize::MAX, isize::MAX], 0),
+        "index",
+        is_index,
+        &["(2, 2)", "overflow"],
+    );
+    expect_err(
+        ArrayView::as_strided(&data, &[3], &[isize::MIN + 1], 0),
+        "index",
+        is_index,
+        &["(3,)", "overflow"],
+    );
+    expect_err(
+        ArrayView::as_strided(&data, &[1], &[1], usize::MAX),
+        "index",
+        is_index,
+        &["offset 18446744073709551615", "10 elements"],
+    );
     let a = Array::from_vec(&[10], data.clone()).unwrap();
     expect_err(
         a.as_strided(&[11], &[1], 0),

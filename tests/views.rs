@@ -149,7 +149,10 @@ fn py_slice(start: Option<isize>, end: Option<isize>, step: isize, len: usize) -
         let mut i = s;
         while i < e {
             out.push(i);
-            i += step;
+            match i.checked_add(step) {
+                Some(next) => i = next,
+                None => break,
+            }
         }
     } else {
         let norm = |b: isize| (if b < 0 { b + n } else { b }).clamp(-1, n - 1);
@@ -157,7 +160,10 @@ fn py_slice(start: Option<isize>, end: Option<isize>, step: isize, len: usize) -
         let mut i = s;
         while i > e {
             out.push(i);
-            i += step;
+            match i.checked_add(step) {
+                Some(next) => i = next,
+                None => break,
+            }
         }
     }
     out
@@ -224,7 +230,11 @@ fn model_apply(m: &Model, op: &Op) -> Option<Model> {
                             out.off += first * m.strides[axis];
                         }
                         out.shape.push(list.len());
-                        out.strides.push(m.strides[axis] * step);
+                        // A step so large that this overflows leaves at most
+                        // one element, whose stride addresses nothing.
+                        let stride = m.strides[axis].checked_mul(step);
+                        assert!(stride.is_some() || list.len() <= 1 || m.len() == 0);
+                        out.strides.push(stride.unwrap_or(0));
                         axis += 1;
                     }
                 }
@@ -342,7 +352,8 @@ fn model_apply(m: &Model, op: &Op) -> Option<Model> {
             let mut shape = m.shape[2..].to_vec();
             let mut strides = m.strides[2..].to_vec();
             shape.push(m.shape[0].min(m.shape[1]));
-            strides.push(m.strides[0] + m.strides[1]);
+            // Overflows only when the diagonal has at most one element.
+            strides.push(m.strides[0].wrapping_add(m.strides[1]));
             Some(Model {
                 off: m.off,
                 shape,
@@ -402,6 +413,8 @@ fn gen_bound(rng: &mut StdRng, len: usize) -> Option<isize> {
     let n = len as isize;
     if rng.random_bool(0.35) {
         None
+    } else if rng.random_ratio(1, 25) {
+        Some([isize::MIN, isize::MIN + 1, isize::MAX - 1, isize::MAX][rng.random_range(0..4)])
     } else {
         Some(irange(rng, -n - 2, n + 2))
     }
@@ -439,6 +452,9 @@ fn gen_slice(rng: &mut StdRng, shape: &[usize], allow_err: bool) -> Vec<SliceEle
             let mut step = steps[rng.random_range(0..steps.len())];
             if allow_err && rng.random_ratio(1, 30) {
                 step = 0;
+            } else if rng.random_ratio(1, 30) {
+                step =
+                    [isize::MIN, -isize::MAX, isize::MAX / 3, isize::MAX][rng.random_range(0..4)];
             }
             elems.push(SliceElem::Range {
                 start: gen_bound(rng, len),
@@ -782,8 +798,51 @@ fn run_mut_chain(shape: &[usize], f_order: bool, seed: u64, steps: usize) {
             "origin; {ctx}"
         );
     }
-    assert_eq!(v.to_vec(), m.gather(&buf), "to_vec before writing; {ctx}");
-    match rng.random_range(0..4) {
+    // The read-only side of an exclusive view agrees with the model too.
+    let before = m.gather(&buf);
+    assert_eq!(v.to_vec(), before, "to_vec before writing; {ctx}");
+    assert_eq!(v.len(), m.len(), "len; {ctx}");
+    let c = naive_c_contiguous(&m.shape, &m.strides);
+    assert_eq!(v.is_c_contiguous(), c, "C flag; {ctx}");
+    assert_eq!(
+        v.is_f_contiguous(),
+        naive_f_contiguous(&m.shape, &m.strides),
+        "F flag; {ctx}"
+    );
+    assert_eq!(
+        v.as_slice().map(<[i64]>::to_vec),
+        c.then(|| before.clone()),
+        "as_slice; {ctx}"
+    );
+    assert_eq!(v.view().to_vec(), before, "view(); {ctx}");
+    assert_eq!(v.to_owned().to_vec(), before, "to_owned; {ctx}");
+    assert_eq!(v.to_order(Order::F).to_vec(), before, "to_order(F); {ctx}");
+    if m.len() > 0 {
+        let idx: Vec<usize> = m.shape.iter().map(|&d| rng.random_range(0..d)).collect();
+        assert_eq!(
+            v.get(&idx),
+            Some(buf[m.at(&idx) as usize]),
+            "get {idx:?}; {ctx}"
+        );
+    }
+    match rng.random_range(0..5) {
+        4 => {
+            // Writes through the C-order slice, when there is one.
+            let c = naive_c_contiguous(&m.shape, &m.strides);
+            ctx.push_str(" -> as_slice_mut");
+            match v.as_slice_mut() {
+                Some(s) => {
+                    assert!(c, "as_slice_mut on a non-contiguous view; {ctx}");
+                    for (k, x) in s.iter_mut().enumerate() {
+                        *x = -(k as i64) - 1;
+                    }
+                    for (k, idx) in c_indices(&m.shape).iter().enumerate() {
+                        buf[m.at(idx) as usize] = -(k as i64) - 1;
+                    }
+                }
+                None => assert!(!c, "as_slice_mut None on a contiguous view; {ctx}"),
+            }
+        }
         0 => {
             let x = -rng.random_range(1..1000i64);
             ctx.push_str(&format!(" -> fill({x})"));
@@ -1131,6 +1190,48 @@ fn reshape_views_exactly_where_numpy_does() {
             (want, r) => panic!("{v:?} -> {shape:?}: NumPy view strides {want:?}, einkern {r:?}"),
         }
     }
+}
+
+/// Steps and bounds at the ends of `isize`: Python clamps them, and so must
+/// einkern, without overflowing (checked against CPython:
+/// `list(range(4))[::sys.maxsize] == [0]`; CPython clamps a step of
+/// `-2**63` to `-sys.maxsize`).
+#[test]
+fn extreme_steps_and_bounds_behave_like_python() {
+    let a = Array::from_vec(&[4], vec![0i64, 1, 2, 3]).unwrap();
+    let range = |start, end, step| {
+        a.slice(SliceInfo::new(vec![SliceElem::Range { start, end, step }]))
+            .unwrap()
+            .to_vec()
+    };
+    let (min, max) = (isize::MIN, isize::MAX);
+    assert_eq!(range(None, None, max), vec![0]);
+    assert_eq!(range(Some(1), None, max), vec![1]);
+    assert_eq!(range(None, None, -max), vec![3]);
+    assert_eq!(range(None, None, min), vec![3]);
+    assert_eq!(range(Some(min), Some(max), 1), vec![0, 1, 2, 3]);
+    assert_eq!(range(Some(max), Some(min), -1), vec![3, 2, 1, 0]);
+    assert_eq!(range(Some(max), Some(min), min), vec![3]);
+    assert_eq!(range(Some(min), None, 3), vec![0, 3]);
+    for step in [max, -max, min, max / 2 + 1] {
+        assert_eq!(
+            range(None, None, step),
+            py_slice(None, None, step, 4)
+                .iter()
+                .map(|&i| i as i64)
+                .collect::<Vec<_>>(),
+            "step {step}"
+        );
+    }
+    // A huge step on an axis with a stride: one element, no overflow.
+    let b = base_array(&[2, 4], false);
+    let v = b.slice(s![..;max / 2, ..;min]).unwrap();
+    assert_eq!(v.shape(), &[1, 1]);
+    assert_eq!(v.to_vec(), vec![b.get(&[0, 3]).unwrap()]);
+    assert!(v.is_c_contiguous() && v.is_f_contiguous());
+    // Integer indices at the ends of isize are just out of range.
+    assert!(a.slice(s![min]).is_err());
+    assert!(a.slice(s![max]).is_err());
 }
 
 #[test]
