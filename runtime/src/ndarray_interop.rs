@@ -25,6 +25,9 @@
 //!   stride is handed over as its absolute value from the other end of the
 //!   axis, then that axis is inverted (`invert_axis`), which gives back the
 //!   same pointer and the same negative stride.
+//! - A length-1 axis with stride `isize::MIN` (what `..;isize::MIN` leaves)
+//!   gets stride 0 in ndarray, which cannot represent its absolute value;
+//!   the stride of a length-1 axis addresses nothing.
 //! - The strides of an *empty* view (some axis of length 0) are not kept
 //!   when converting to ndarray: such a view addresses no element, and
 //!   ndarray's own empty arrays have all-zero strides, which is what the
@@ -61,6 +64,13 @@ fn nd_parts(shape: &[usize], strides: &[isize]) -> NdParts {
         invert: Vec::new(),
     };
     for (k, (&d, &s)) in shape.iter().zip(strides).enumerate() {
+        if s == isize::MIN {
+            // Only a length-1 axis can have it (after `..;isize::MIN`), and
+            // its stride addresses nothing; ndarray cannot hold |isize::MIN|.
+            debug_assert_eq!(d, 1);
+            parts.strides.push(0);
+            continue;
+        }
         if s < 0 {
             // Start from the far end, where this axis's lowest address is.
             parts.offset += (d as isize - 1) * s;
@@ -206,7 +216,12 @@ mod tests {
     fn same(e: &ArrayView<'_, f64>, n: &ndarray::ArrayViewD<'_, f64>) {
         assert_eq!(n.shape(), e.shape());
         if !e.is_empty() {
-            assert_eq!(n.strides(), e.strides());
+            let kept: Vec<isize> = e
+                .strides()
+                .iter()
+                .map(|&s| if s == isize::MIN { 0 } else { s })
+                .collect();
+            assert_eq!(n.strides(), &kept[..]);
             assert_eq!(n.as_ptr(), e.as_ptr());
         }
         assert_eq!(n.iter().copied().collect::<Vec<_>>(), e.to_vec());
@@ -216,15 +231,17 @@ mod tests {
     #[test]
     fn einkern_views_to_ndarray_keep_negative_and_zero_strides() {
         let a = arange(&[4, 5, 3]);
+        // `1..0;-1` is Python's [1:0:-1]: one element, walking backwards.
+        let (hi, lo) = (1, 0);
         let cases: Vec<ArrayView<'_, f64>> = vec![
             a.view(),
             a.t(),
             a.slice(s![..;-1, 1..;2, ..;-2]).unwrap(),
             a.slice(s![1, ..;-1]).unwrap(),
             a.slice(s![.., 2, NewAxis]).unwrap(),
-            a.slice(s![..1;-1, ..;-1]).unwrap(), // len-1 axis with a negative stride
-            a.slice(s![2, 3, 1]).unwrap(),       // 0-d
-            a.slice(s![3..3]).unwrap(),          // empty
+            a.slice(s![hi..lo;-1, ..;-1]).unwrap(), // len-1 axis with a negative stride
+            a.slice(s![2, 3, 1]).unwrap(),          // 0-d
+            a.slice(s![3..3]).unwrap(),             // empty
             a.slice(s![0]).unwrap().broadcast_to(&[2, 5, 3]).unwrap(),
             a.slice(s![.., ..;-1, 0])
                 .unwrap()
@@ -232,6 +249,8 @@ mod tests {
                 .unwrap(),
             a.diagonal().unwrap(),
             a.slice(s![0]).unwrap().sliding_window(&[2, 2]).unwrap(), // overlapping
+            // A length-1 axis with a huge stride (one element of a huge step).
+            a.slice(s![.., 1..2;isize::MAX, ..;isize::MIN]).unwrap(),
         ];
         for v in &cases {
             let n = v.to_ndarray();
@@ -241,7 +260,7 @@ mod tests {
             assert_eq!(back.shape(), v.shape());
             assert_eq!(back.to_vec(), v.to_vec());
             if !v.is_empty() {
-                assert_eq!(back.strides(), v.strides());
+                assert_eq!(back.strides(), n.strides());
                 assert_eq!(back.as_ptr(), v.as_ptr());
             }
             let via_from: ndarray::ArrayViewD<'_, f64> = v.clone().into();
@@ -251,6 +270,10 @@ mod tests {
         let r = a.slice(s![..;-1, ..;-2, 0]).unwrap().to_ndarray();
         assert_eq!(r.strides(), &[-15, -6]);
         assert_eq!(r[[0, 0]], a.get(&[3, 4, 0]).unwrap());
+        // A length-1 axis keeps its negative stride too.
+        let one = a.slice(s![hi..lo;-1, ..;-1, 0]).unwrap().to_ndarray();
+        assert_eq!(one.shape(), &[1, 5]);
+        assert_eq!(one.strides(), &[-15, -3]);
         let b = a
             .slice(s![0, 0])
             .unwrap()
