@@ -270,6 +270,12 @@ impl<T: Element> Array<T> {
         let (shape, fortran, data) =
             crate::npy::read::<T>(std::io::BufReader::new(file)).map_err(|e| match e {
                 Error::Io(source) => Error::io(Some(path), source),
+                // Name the file: with several inputs, "file holds float64,
+                // expected float32" alone does not say which one.
+                Error::Type { message } => Error::type_(format!("{}: {message}", path.display())),
+                Error::Format { message } => {
+                    Error::format(format!("{}: {message}", path.display()))
+                }
                 other => other,
             })?;
         let order = if fortran { Order::F } else { Order::C };

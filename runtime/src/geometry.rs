@@ -71,7 +71,12 @@ pub fn slice(shape: &[usize], strides: &[isize], info: &SliceInfo) -> Result<Geo
                     g.offset += first * strides[axis];
                 }
                 g.shape.push(count);
-                g.strides.push(strides[axis] * step);
+                // In a non-empty view with two or more elements the product
+                // is a distance inside the view, so it fits; it overflows
+                // only for a huge step that leaves at most one element (or
+                // in an empty view), where the stride is never used.
+                g.strides
+                    .push(strides[axis].checked_mul(step).unwrap_or(strides[axis]));
                 axis += 1;
             }
         }
@@ -264,7 +269,10 @@ pub fn diagonal(shape: &[usize], strides: &[isize]) -> Result<Geometry, Error> {
     }
     let mut g = Geometry::at_origin(shape[2..].to_vec(), strides[2..].to_vec());
     g.shape.push(shape[0].min(shape[1]));
-    g.strides.push(strides[0] + strides[1]);
+    // Wrapping: the sum overflows only when an axis of length 1 carries a
+    // huge stride (after `..;isize::MAX`), and then the diagonal has at most
+    // one element and its stride is never used.
+    g.strides.push(strides[0].wrapping_add(strides[1]));
     Ok(g)
 }
 

@@ -19,6 +19,8 @@ pub mod element;
 pub mod error;
 pub mod geometry;
 pub mod layout;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 pub mod npy;
 pub mod random;
 pub mod slice;

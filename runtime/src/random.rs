@@ -20,6 +20,7 @@ pub fn uniform<T: Element>(
     high: f64,
     seed: u64,
 ) -> Result<Array<T>, Error> {
+    // Finite first, so that NaN bounds are refused before comparing.
     if !low.is_finite() || !high.is_finite() || low >= high {
         return Err(Error::value(format!(
             "uniform needs finite low < high, got [{low}, {high})"

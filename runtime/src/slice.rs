@@ -175,18 +175,17 @@ pub(crate) fn resolve_range(
     };
     let start = start.map_or(if step < 0 { upper } else { lower }, clamp);
     let end = end.map_or(if step < 0 { lower } else { upper }, clamp);
-    let count = if step > 0 {
-        if end > start {
-            (end - start + step - 1) / step
-        } else {
-            0
-        }
-    } else if start > end {
-        (start - end + (-step) - 1) / (-step)
+    // `start` and `end` are clamped to the axis, so their difference is
+    // small; dividing before adding keeps any step (even `isize::MIN`,
+    // whose negation overflows) from overflowing.
+    let count = if step > 0 && end > start {
+        (end - start - 1) as usize / step.unsigned_abs() + 1
+    } else if step < 0 && start > end {
+        (start - end - 1) as usize / step.unsigned_abs() + 1
     } else {
         0
     };
-    (start, count as usize)
+    (start, count)
 }
 
 #[cfg(test)]

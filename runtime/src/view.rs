@@ -71,7 +71,7 @@ fn check_in_bounds(
         )));
     }
     layout::size_of(shape)?;
-    let Some((lo, hi)) = layout::offset_bounds(shape, strides) else {
+    if shape.contains(&0) {
         return if offset <= len {
             Ok(())
         } else {
@@ -79,9 +79,32 @@ fn check_in_bounds(
                 "offset {offset} is past the end of a buffer of {len} elements"
             )))
         };
+    }
+    // The reach, with checked arithmetic: a stride large enough to overflow
+    // must be refused, not wrapped into a small in-bounds-looking span.
+    let reach = shape
+        .iter()
+        .zip(strides)
+        .try_fold((0isize, 0isize), |(lo, hi), (&d, &s)| {
+            // `d - 1` fits: `size_of` bounds a non-empty shape's product.
+            let span = (d as isize - 1).checked_mul(s)?;
+            if span < 0 {
+                Some((lo.checked_add(span)?, hi))
+            } else {
+                Some((lo, hi.checked_add(span)?))
+            }
+        })
+        .and_then(|(lo, hi)| {
+            let o = isize::try_from(offset).ok()?;
+            Some((o.checked_add(lo)?, o.checked_add(hi)?))
+        });
+    let Some((first, last)) = reach else {
+        return Err(Error::index(format!(
+            "a view of shape {} with strides {strides:?} at offset {offset} reaches offsets \
+             that overflow isize, outside a buffer of {len} elements",
+            fmt_shape(shape)
+        )));
     };
-    let first = offset as isize + lo;
-    let last = offset as isize + hi;
     if first < 0 || last >= len as isize {
         return Err(Error::index(format!(
             "a view of shape {} with strides {strides:?} at offset {offset} reaches elements {first}..={last}, \
@@ -536,13 +559,18 @@ impl<T: Element> Iterator for Iter<'_, T> {
         // while elements remain.
         let x = unsafe { *self.view.ptr.as_ptr().offset(self.offset) };
         self.remaining -= 1;
+        // Wrapping: stepping a length-1 axis whose stride is huge (after
+        // `..;isize::MAX`) leaves the range for a moment; the carry takes
+        // the step back, and the wrapped sum is then exact.
         for k in (0..self.index.len()).rev() {
             self.index[k] += 1;
-            self.offset += self.view.strides[k];
+            self.offset = self.offset.wrapping_add(self.view.strides[k]);
             if self.index[k] < self.view.shape[k] {
                 break;
             }
-            self.offset -= self.view.strides[k] * self.view.shape[k] as isize;
+            self.offset = self
+                .offset
+                .wrapping_sub(self.view.strides[k].wrapping_mul(self.view.shape[k] as isize));
             self.index[k] = 0;
         }
         Some(x)
