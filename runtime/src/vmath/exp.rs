@@ -11,7 +11,7 @@
 //! subnormal are rounded once, by the last multiplication, exactly at the
 //! IEEE thresholds.
 
-use super::common::{pow2i, sel, MulAdd, SHIFT};
+use super::common::{pow2i, sel, two_sum, MulAdd, SHIFT};
 
 pub(crate) const LN2_HI: f64 = 0.693_147_180_601_954_5;
 pub(crate) const LN2_LO: f64 = -4.200_915_072_681_084_6e-11;
@@ -59,8 +59,9 @@ pub fn exp<M: MulAdd>(x: f64) -> f64 {
     exp_core::<M>(x, 0.0, 0)
 }
 
-/// eˣ − 1, accurate near 0: `expm1(r) = r + r²·Q(r)` and
-/// `eˣ − 1 = 2ᵏ·expm1(r) + (2ᵏ − 1)`, with `2ᵏ − 1` exact for k ≤ 53.
+/// eˣ − 1, accurate near 0: `expm1(r) = r + r²·Q(r)` on the double-double
+/// reduced argument, and `eˣ − 1 = (2ᵏ − 1) + 2ᵏ·r + 2ᵏ·r²·Q(r)`, with
+/// `2ᵏ − 1` exact for k ≤ 53 and the first sum kept exact by two-sum.
 #[inline(always)]
 pub fn expm1<M: MulAdd>(x: f64) -> f64 {
     // Below -40 the result is -1 in double; above 709.9 it is +∞.
@@ -69,14 +70,23 @@ pub fn expm1<M: MulAdd>(x: f64) -> f64 {
     let t = M::mul_add(xc, INV_LN2, SHIFT);
     let kf = t - SHIFT;
     let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
-    let r = M::mul_add(-kf, LN2_HI, xc);
-    let r = M::mul_add(-kf, LN2_LO, r);
-    let em = M::mul_add(r * r, super::common::poly::<M, 11>(r, &EXP_Q), r);
+    // r + rl = x − k·ln2 as a double-double (x − k·LN2_HI is exact).
+    let hi = M::mul_add(-kf, LN2_HI, xc);
+    let (r, rl) = two_sum(hi, -(kf * LN2_LO));
+    // expm1(r + rl) ≈ r + tail, tail = r²·Q(r) + rl·(1 + r).
+    let tail = M::mul_add(
+        r * r,
+        super::common::poly::<M, 11>(r, &EXP_Q),
+        M::mul_add(rl, r, rl),
+    );
     // 2^(k-1) is normal for every k in [-58, 1024].
     let half = pow2i(k.wrapping_sub(1));
     let two_k = half * 2.0;
-    let big = ((em + 1.0) * half) * 2.0;
-    let small = M::mul_add(em, two_k, two_k - 1.0);
+    let big = ((1.0 + (r + tail)) * half) * 2.0;
+    // (2ᵏ − 1) + 2ᵏ·r is formed exactly (2ᵏ·r is exact, two-sum keeps the
+    // error), so the cancellation for k = ±1 costs no accuracy.
+    let (s, e) = two_sum(two_k - 1.0, two_k * r);
+    let small = s + M::mul_add(two_k, tail, e);
     let res = sel(k > 56, big, small);
     // Tiny arguments (including ±0 and subnormals): expm1(x) rounds to x.
     sel(x.abs() < 5.551_115_123_125_783e-17, x, res)

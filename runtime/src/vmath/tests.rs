@@ -313,13 +313,17 @@ fn sweep(n: usize) -> Vec<(&'static str, f64, f64)> {
     let mut rows = Vec::new();
     for case in cases() {
         let (mut m64, mut m32) = (0.0f64, 0.0f64);
+        let mut worst64 = (0.0, 0.0);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ case.name.len() as u64);
         for &(da, db) in case.dists {
             for _ in 0..n {
                 let (a, b) = (da.sample(&mut rng), db.sample(&mut rng));
                 let want = (case.reference)(a, b);
                 for f in case.ours64 {
-                    m64 = m64.max(check64(case.name, (a, b), f(a, b), want));
+                    let u = check64(case.name, (a, b), f(a, b), want);
+                    if u > m64 {
+                        (m64, worst64) = (u, (a, b));
+                    }
                 }
                 let (a, b) = (da.sample32(&mut rng), db.sample32(&mut rng));
                 let want = (case.reference)(f64::from(a), f64::from(b)) as f32;
@@ -328,6 +332,7 @@ fn sweep(n: usize) -> Vec<(&'static str, f64, f64)> {
                 }
             }
         }
+        println!("{:>6}: worst f64 argument {:?}", case.name, worst64);
         rows.push((case.name, m64, m32));
     }
     rows

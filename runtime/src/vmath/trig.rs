@@ -4,15 +4,17 @@
 //! the rounding of q), by two branch-free methods whose results are blended:
 //!
 //! * |x| < 2²⁰ — Cody–Waite with π/2 = P1 + P2 + P3, where P1 and P2 carry 33
-//!   bits so that `q·P1` and `q·P2` are exact for q < 2²⁰. The result has an
-//!   absolute error below 2⁻⁹⁸, i.e. a relative error ≤ 2⁻⁶⁰ for every r this
-//!   range produces.
+//!   bits so that `q·P1` and `q·P2` are exact for q < 2²⁰; the reduced
+//!   argument is a double-double `r + r_lo` (two-sum recovers the one rounding)
+//!   with an absolute error below 2⁻⁹⁸, a relative error ≤ 2⁻⁶⁰ for every r
+//!   this range produces.
 //! * |x| ≥ 2²⁰ — Payne–Hanek with a table indexed by the exponent `E` of x:
 //!   for `x = M·2^(E−52)` (M a 53-bit integer) the table holds
 //!   `G_E = 2^(E−52)·(2/π) mod 4` as seven 26-bit pieces, so that
 //!   `x·2/π ≡ M·G_E (mod 4)`. M is split into 27+26-bit halves, every partial
 //!   product is exact, the integer parts (quadrant) are stripped exactly, and
-//!   the fractional part is summed with error-free transformations to an
+//!   the fractional part is summed with error-free transformations (result
+//!   again a double-double `r + r_lo`) to an
 //!   absolute error below 2⁻¹²⁰ (in units of π/2). That covers the worst case
 //!   for doubles (x = 6381956970095103·2⁷⁹⁷, r ≈ 2⁻⁶⁰·⁹) with ≥ 55 correct
 //!   bits. The seven pieces are one 56-byte gather per element; the table
@@ -22,7 +24,7 @@
 //! `cos r = 1 − w/2 + w²·C(w)` (degree 5), near-minimax least-squares fits
 //! with total relative errors 2⁻⁵⁷ and 2⁻⁵⁹·⁵; `tan = sin/cos` or `−cos/sin`.
 
-use super::common::{fast_two_sum, round_int, sel, two_sum, MulAdd, SHIFT};
+use super::common::{fast_two_sum, poly, round_int, sel, two_sum, MulAdd, SHIFT};
 
 const SIN_S: [f64; 7] = [
     -0.166_666_666_666_666_66,
@@ -117,10 +119,10 @@ const fn ph_table() -> [[f64; 8]; PH_ROWS] {
 struct PhTable([[f64; 8]; PH_ROWS]);
 static PH_TABLE: PhTable = PhTable(ph_table());
 
-/// Payne–Hanek reduction of |x| ≥ 2²⁰ (finite): returns `(r, q)` with
-/// `|x| = (4n + q)·π/2 + r`, q ∈ 0..4.
+/// Payne–Hanek reduction of |x| ≥ 2²⁰ (finite): returns `(r, r_lo, q)` with
+/// `|x| = (4n + q)·π/2 + r + r_lo`, q ∈ 0..4.
 #[inline(always)]
-fn reduce_large<M: MulAdd>(ax: f64) -> (f64, u64) {
+fn reduce_large<M: MulAdd>(ax: f64) -> (f64, f64, u64) {
     let e = ((ax.to_bits() >> 52) as i64).wrapping_sub(1023);
     let row = &PH_TABLE.0[(e.wrapping_sub(PH_E0) as usize) & (PH_ROWS - 1)];
     // M = ax·2^(52−E), an integer in [2⁵², 2⁵³).
@@ -155,40 +157,48 @@ fn reduce_large<M: MulAdd>(ax: f64) -> (f64, u64) {
     let q = (n + SHIFT).to_bits() & 3;
     // r = (fh + fl)·π/2.
     let (p, pe) = M::two_prod(fh, PIO2_HI);
-    let r = p + M::mul_add(fl, PIO2_HI, M::mul_add(fh, PIO2_LO, pe));
-    (r, q)
+    let (r, rl) = fast_two_sum(p, M::mul_add(fl, PIO2_HI, M::mul_add(fh, PIO2_LO, pe)));
+    (r, rl, q)
 }
 
-/// `x = q·π/2 + r` for finite x (garbage, later discarded, otherwise).
+/// `x = q·π/2 + r + r_lo` for finite x (garbage, later discarded, otherwise).
+/// The reduced argument is kept as a double-double so that the functions'
+/// error does not include a rounding of r (which tan would double).
 #[inline(always)]
-fn reduce<M: MulAdd>(x: f64) -> (f64, u64) {
+fn reduce<M: MulAdd>(x: f64) -> (f64, f64, u64) {
     let t = M::mul_add(x, TWO_OVER_PI, SHIFT);
     let kf = t - SHIFT;
-    let r = M::mul_add(-kf, PIO2_1, x);
-    let r = M::mul_add(-kf, PIO2_2, r);
-    let r_cw = M::mul_add(-kf, PIO2_3, r);
+    // x − k·P1 and k·P2 are exact; the rounding error of their difference
+    // is recovered by two-sum.
+    let t1 = M::mul_add(-kf, PIO2_1, x);
+    let (t2, e2) = two_sum(t1, -(kf * PIO2_2));
+    let (r_cw, rl_cw) = two_sum(t2, M::mul_add(-kf, PIO2_3, e2));
     let q_cw = t.to_bits() & 3;
     let ax = x.abs();
-    let (r_ph, q_ph) = reduce_large::<M>(ax);
+    let (r_ph, rl_ph, q_ph) = reduce_large::<M>(ax);
     let neg = x < 0.0;
     let r_ph = sel(neg, -r_ph, r_ph);
+    let rl_ph = sel(neg, -rl_ph, rl_ph);
     let q_ph = if neg { q_ph.wrapping_neg() & 3 } else { q_ph };
     let small = ax < CW_LIMIT;
-    (sel(small, r_cw, r_ph), if small { q_cw } else { q_ph })
+    (
+        sel(small, r_cw, r_ph),
+        sel(small, rl_cw, rl_ph),
+        if small { q_cw } else { q_ph },
+    )
 }
 
+/// sin and cos of `r + rl` (|rl| ≤ ulp(r)). The first-order terms of `rl`
+/// (`rl·cos r ≈ rl·(1 − w/2)` and `−rl·sin r ≈ −rl·r`) join the small tail
+/// of each polynomial, so the leading term is added last, with one rounding.
 #[inline(always)]
-fn sin_poly<M: MulAdd>(r: f64) -> f64 {
-    let w = r * r;
-    M::mul_add(r * w, super::common::poly::<M, 7>(w, &SIN_S), r)
-}
-
-#[inline(always)]
-fn cos_poly<M: MulAdd>(r: f64) -> f64 {
+fn sin_cos<M: MulAdd>(r: f64, rl: f64) -> (f64, f64) {
     let w = r * r;
     let hz = 0.5 * w;
+    let s_tail = M::mul_add(r * w, poly::<M, 7>(w, &SIN_S), rl * (1.0 - hz));
     let v = 1.0 - hz;
-    v + (((1.0 - v) - hz) + w * w * super::common::poly::<M, 6>(w, &COS_C))
+    let c_tail = ((1.0 - v) - hz) + M::mul_add(w * w, poly::<M, 6>(w, &COS_C), -(r * rl));
+    (r + s_tail, v + c_tail)
 }
 
 /// NaN for ±∞ and NaN, `res` otherwise.
@@ -206,8 +216,9 @@ fn neg_if_q2(v: f64, q: u64) -> f64 {
 /// sin x; sin(±0) = ±0, sin(±∞) = NaN.
 #[inline(always)]
 pub fn sin<M: MulAdd>(x: f64) -> f64 {
-    let (r, q) = reduce::<M>(x);
-    let v = sel(q & 1 == 0, sin_poly::<M>(r), cos_poly::<M>(r));
+    let (r, rl, q) = reduce::<M>(x);
+    let (s, c) = sin_cos::<M>(r, rl);
+    let v = sel(q & 1 == 0, s, c);
     // ±0 is returned as is: the polynomial would turn −0 into +0.
     sel(x == 0.0, x, finite_or_nan(x, neg_if_q2(v, q)))
 }
@@ -215,18 +226,18 @@ pub fn sin<M: MulAdd>(x: f64) -> f64 {
 /// cos x; cos(±∞) = NaN.
 #[inline(always)]
 pub fn cos<M: MulAdd>(x: f64) -> f64 {
-    let (r, q) = reduce::<M>(x);
+    let (r, rl, q) = reduce::<M>(x);
     let q = q.wrapping_add(1);
-    let v = sel(q & 1 == 0, sin_poly::<M>(r), cos_poly::<M>(r));
+    let (s, c) = sin_cos::<M>(r, rl);
+    let v = sel(q & 1 == 0, s, c);
     finite_or_nan(x, neg_if_q2(v, q))
 }
 
 /// tan x; tan(±0) = ±0, tan(±∞) = NaN.
 #[inline(always)]
 pub fn tan<M: MulAdd>(x: f64) -> f64 {
-    let (r, q) = reduce::<M>(x);
-    let s = sin_poly::<M>(r);
-    let c = cos_poly::<M>(r);
+    let (r, rl, q) = reduce::<M>(x);
+    let (s, c) = sin_cos::<M>(r, rl);
     let odd = q & 1 == 1;
     let v = sel(odd, -c, s) / sel(odd, s, c);
     sel(x == 0.0, x, finite_or_nan(x, v))
