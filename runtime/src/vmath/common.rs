@@ -16,6 +16,8 @@ pub trait MulAdd: Copy + 'static {
     /// The exact product `a * b` as `(p, e)` with `p = fl(a * b)` and
     /// `p + e == a * b` exactly (barring overflow and underflow).
     fn two_prod(a: f64, b: f64) -> (f64, f64);
+    /// `a * b + c` in single precision (native f32 kernels).
+    fn mul_add_f32(a: f32, b: f32, c: f32) -> f32;
 }
 
 /// Fused multiply-add: for code compiled with `#[target_feature(enable = "fma")]`.
@@ -36,6 +38,10 @@ impl MulAdd for Fused {
         let p = a * b;
         (p, a.mul_add(b, -p))
     }
+    #[inline(always)]
+    fn mul_add_f32(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
 }
 
 impl MulAdd for Unfused {
@@ -50,6 +56,10 @@ impl MulAdd for Unfused {
         let (bh, bl) = split(b);
         let p = a * b;
         (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+    }
+    #[inline(always)]
+    fn mul_add_f32(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
     }
 }
 
@@ -104,6 +114,28 @@ pub(crate) fn poly<M: MulAdd, const N: usize>(x: f64, c: &[f64; N]) -> f64 {
         acc = M::mul_add(acc, x, c[i]);
     }
     acc
+}
+
+/// Horner evaluation in single precision.
+#[inline(always)]
+pub(crate) fn poly_f32<M: MulAdd, const N: usize>(x: f32, c: &[f32; N]) -> f32 {
+    let mut acc = c[N - 1];
+    let mut i = N - 1;
+    while i > 0 {
+        i -= 1;
+        acc = M::mul_add_f32(acc, x, c[i]);
+    }
+    acc
+}
+
+/// `if c { a } else { b }` for f32.
+#[inline(always)]
+pub(crate) fn sel_f32(c: bool, a: f32, b: f32) -> f32 {
+    if c {
+        a
+    } else {
+        b
+    }
 }
 
 /// Knuth's two-sum: `s + e == a + b` exactly.

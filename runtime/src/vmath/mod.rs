@@ -127,6 +127,14 @@ pub trait Real: Copy + Send + Sync + 'static + sealed::Sealed {
 macro_rules! real_impls {
     ($($f:ident in $m:ident;)*) => {
         impl Real for f64 {
+            #[inline(always)]
+            fn exp<M: MulAdd>(self) -> f64 {
+                exp::exp::<M>(self)
+            }
+            #[inline(always)]
+            fn log<M: MulAdd>(self) -> f64 {
+                log::log::<M>(self)
+            }
             $(
                 #[inline(always)]
                 fn $f<M: MulAdd>(self) -> f64 {
@@ -143,6 +151,14 @@ macro_rules! real_impls {
             }
         }
         impl Real for f32 {
+            #[inline(always)]
+            fn exp<M: MulAdd>(self) -> f32 {
+                exp::exp_f32::<M>(self)
+            }
+            #[inline(always)]
+            fn log<M: MulAdd>(self) -> f32 {
+                log::log_f32::<M>(self)
+            }
             $(
                 #[inline(always)]
                 fn $f<M: MulAdd>(self) -> f32 {
@@ -168,9 +184,19 @@ macro_rules! real_impls {
     };
 }
 
+/// eˣ for f32 or f64; see [`Real`] and the module docs.
+#[inline(always)]
+pub fn exp<M: MulAdd, T: Real>(x: T) -> T {
+    T::exp::<M>(x)
+}
+
+/// ln x for f32 or f64; see [`Real`] and the module docs.
+#[inline(always)]
+pub fn log<M: MulAdd, T: Real>(x: T) -> T {
+    T::log::<M>(x)
+}
+
 real_impls! {
-    exp in exp;
-    log in log;
     log1p in log;
     expm1 in exp;
     sin in trig;

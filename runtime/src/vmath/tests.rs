@@ -396,6 +396,15 @@ fn edge_inputs() -> Vec<f64> {
         708.396_418_532_264_1,
         708.396_418_532_264_2,
         744.440_071_921_381,
+        // f32 exp thresholds (overflow, subnormal, underflow to 0).
+        88.722_83,
+        88.722_839,
+        88.722_84,
+        87.336_55,
+        103.278_93,
+        103.972_07,
+        103.972_084,
+        104.0,
         // trig: near multiples of π/2, the Cody–Waite limit, huge values.
         core::f64::consts::FRAC_PI_2,
         core::f64::consts::PI,
