@@ -34,7 +34,8 @@ const EXP_Q: [f64; 11] = [
 
 /// `exp(x + lo) · 2^kadj` for |lo| ≪ ulp-scale corrections (used by `pow`
 /// for the low half of a double-double argument, and with `kadj = -1` by
-/// `sinh`/`cosh`). `x` is clamped to [-746, 711], beyond which the result is
+/// `sinh`/`cosh`). Callers without a low half pass `lo = -0.0`, the one
+/// value whose addition LLVM may delete (`r + -0.0 == r` for every r). `x` is clamped to [-746, 711], beyond which the result is
 /// 0 or ∞ for every caller; NaN passes the clamp and comes out NaN.
 #[inline(always)]
 pub(crate) fn exp_core<M: MulAdd>(x: f64, lo: f64, kadj: i64) -> f64 {
@@ -56,7 +57,7 @@ pub(crate) fn exp_core<M: MulAdd>(x: f64, lo: f64, kadj: i64) -> f64 {
 /// -745.1332191019412, with correctly rounded subnormal results in between.
 #[inline(always)]
 pub fn exp<M: MulAdd>(x: f64) -> f64 {
-    exp_core::<M>(x, 0.0, 0)
+    exp_core::<M>(x, -0.0, 0)
 }
 
 /// eˣ − 1, accurate near 0: `expm1(r) = r + r²·Q(r)` on the double-double

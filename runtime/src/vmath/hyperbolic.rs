@@ -34,7 +34,7 @@ pub fn sinh<M: MulAdd>(x: f64) -> f64 {
     let mid = 0.5 * (e + e / (e + 1.0));
     let w = ax * ax;
     let tiny = M::mul_add(ax * w, poly::<M, 10>(w, &SINH_S), ax);
-    let big = exp_core::<M>(ax, 0.0, -1);
+    let big = exp_core::<M>(ax, -0.0, -1);
     copysign(sel(large, big, sel(ax <= 1.0, tiny, mid)), x)
 }
 
@@ -45,7 +45,7 @@ pub fn cosh<M: MulAdd>(x: f64) -> f64 {
     let large = ax >= 22.0;
     let t = exp::<M>(sel(large, 22.0, ax));
     let small = M::mul_add(0.5, t, 0.5 / t);
-    let big = exp_core::<M>(ax, 0.0, -1);
+    let big = exp_core::<M>(ax, -0.0, -1);
     sel(large, big, small)
 }
 

@@ -46,18 +46,37 @@
 //! # Accuracy
 //!
 //! Every function is within 4 ULP of the correctly rounded result on its whole
-//! domain (measured maxima are in the tests and the module README of the
-//! branch report: ≤ 2 ULP for f64 against glibc's libm, which is itself
-//! < 1 ULP; ≤ 1 ULP for f32). Special values follow C99 Annex F / NumPy: NaN
-//! propagates, ±∞ and ±0 (with their signs) map as libm does, subnormal
-//! inputs and outputs are handled, and exp-like functions overflow to ∞ and
-//! underflow to 0 at exactly the IEEE thresholds.
+//! domain. Special values follow C99 Annex F / NumPy: NaN propagates, ±∞ and
+//! ±0 (with their signs) map as libm does, subnormal inputs and outputs are
+//! handled, and exp-like functions overflow to ∞ and underflow to 0 at exactly
+//! the IEEE thresholds.
 //!
-//! `f32` functions evaluate the `f64` algorithm on the widened argument and
-//! round once: the f64 result is within a few f64 ULP, so the f32 result is
-//! the correctly rounded one except in rare double-rounding cases (≤ 1 ULP).
-//! This halves the vector width compared with native f32 polynomials but keeps
-//! one implementation, exact thresholds and full-range trig reduction.
+//! Measured maxima (`full_sweep`: 10⁶ points per distribution — uniform in
+//! bits and uniform in value over 2–3 ranges — per type and per multiply-add
+//! policy, plus the special-value tests). f64 is compared with glibc's libm,
+//! which is itself within 1 ULP (and is 8 ULP off for cos at the hardest
+//! Payne–Hanek argument, where we match mpmath), so these are distances to
+//! libm, not to the exact result; f32 is compared with the f64 libm result
+//! rounded to f32:
+//!
+//! | function | f64 vs libm | f32 |  | function | f64 vs libm | f32 |
+//! |---|---|---|---|---|---|---|
+//! | exp   | 1 | 1 | | sinh  | 2 | 0 |
+//! | expm1 | 1 | 0 | | cosh  | 2 | 0 |
+//! | log   | 1 | 1 | | tanh  | 3 | 0 |
+//! | log1p | 1 | 0 | | asin  | 2 | 0 |
+//! | sin   | 1 | 0 | | acos  | 1 | 0 |
+//! | cos   | 1 | 0 | | atan  | 1 | 0 |
+//! | tan   | 2 | 0 | | atan2 | 2 | 0 |
+//! | pow   | 1 | 0 | |       |   |   |
+//!
+//! `exp` and `log` for f32 are native single-precision kernels (16 lanes per
+//! AVX-512 vector). The other f32 functions evaluate the f64 algorithm on the
+//! widened argument and round once; the f64 result is within a few f64 ULP,
+//! so the f32 result is the correctly rounded one except in rare
+//! double-rounding cases (≤ 1 ULP). That halves their vector width compared
+//! with native f32 polynomials but keeps exact thresholds and full-range trig
+//! reduction with one implementation.
 //!
 //! Algorithms and polynomial origins are documented per module: [`mod@exp`]
 //! (Cody–Waite), [`mod@log`], [`mod@trig`] (Cody–Waite below 2²⁰, Payne–Hanek
@@ -122,6 +141,14 @@ pub trait Real: Copy + Send + Sync + 'static + sealed::Sealed {
     fn atan2<M: MulAdd>(self, x: Self) -> Self;
     /// self raised to the power y (powf)
     fn pow<M: MulAdd>(self, y: Self) -> Self;
+    /// sin x for |x| < 2²⁰ (NaN otherwise), without the Payne–Hanek half
+    fn sin_medium<M: MulAdd>(self) -> Self;
+    /// cos x for |x| < 2²⁰ (NaN otherwise), without the Payne–Hanek half
+    fn cos_medium<M: MulAdd>(self) -> Self;
+    /// tan x for |x| < 2²⁰ (NaN otherwise), without the Payne–Hanek half
+    fn tan_medium<M: MulAdd>(self) -> Self;
+    /// |x| < 2²⁰, the domain of the `*_medium` functions (false for NaN)
+    fn in_medium_range(self) -> bool;
 }
 
 macro_rules! real_impls {
@@ -149,6 +176,10 @@ macro_rules! real_impls {
             fn pow<M: MulAdd>(self, y: f64) -> f64 {
                 pow::pow_impl::<M, true>(self, y)
             }
+            #[inline(always)]
+            fn in_medium_range(self) -> bool {
+                trig::in_medium_range(self)
+            }
         }
         impl Real for f32 {
             #[inline(always)]
@@ -172,6 +203,10 @@ macro_rules! real_impls {
             #[inline(always)]
             fn pow<M: MulAdd>(self, y: f32) -> f32 {
                 pow::pow_impl::<M, false>(f64::from(self), f64::from(y)) as f32
+            }
+            #[inline(always)]
+            fn in_medium_range(self) -> bool {
+                trig::in_medium_range(f64::from(self))
             }
         }
         $(
@@ -202,6 +237,9 @@ real_impls! {
     sin in trig;
     cos in trig;
     tan in trig;
+    sin_medium in trig;
+    cos_medium in trig;
+    tan_medium in trig;
     tanh in hyperbolic;
     sinh in hyperbolic;
     cosh in hyperbolic;
@@ -246,7 +284,46 @@ pub fn isa_supported(isa: Isa) -> bool {
 /// One function of one or two arguments, as a type, so that a single
 /// multiversioned loop serves them all.
 trait Op {
+    /// Whether [`Op::apply_medium`] exists: a cheaper form valid when every
+    /// first argument of a block satisfies [`Real::in_medium_range`].
+    const HAS_MEDIUM: bool = false;
     fn apply<M: MulAdd, T: Real>(a: T, b: T) -> T;
+    #[inline(always)]
+    fn apply_medium<M: MulAdd, T: Real>(a: T, b: T) -> T {
+        Self::apply::<M, T>(a, b)
+    }
+}
+
+/// Elements per block for the medium-range check of the trig functions.
+const BLOCK: usize = 512;
+
+/// The loop every ISA copy inlines. For trig functions each block is
+/// scanned first (a vectorised compare-and-reduce) and, when all its
+/// arguments are below 2²⁰, runs the Cody–Waite-only form.
+#[inline(always)]
+fn run<O: Op, M: MulAdd, T: Real>(a: &[T], b: &[T], out: &mut [T]) {
+    if O::HAS_MEDIUM {
+        for ((ca, cb), co) in a
+            .chunks(BLOCK)
+            .zip(b.chunks(BLOCK))
+            .zip(out.chunks_mut(BLOCK))
+        {
+            let medium = ca.iter().fold(true, |acc, &v| acc & v.in_medium_range());
+            if medium {
+                for ((o, &x), &y) in co.iter_mut().zip(ca).zip(cb) {
+                    *o = O::apply_medium::<M, T>(x, y);
+                }
+            } else {
+                for ((o, &x), &y) in co.iter_mut().zip(ca).zip(cb) {
+                    *o = O::apply::<M, T>(x, y);
+                }
+            }
+        }
+    } else {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = O::apply::<M, T>(x, y);
+        }
+    }
 }
 
 /// The multiversioned loop bodies. Each copy is compiled for one ISA and
@@ -256,9 +333,7 @@ macro_rules! map_loops {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feat)]
         unsafe fn $name<O: Op, T: Real>(a: &[T], b: &[T], out: &mut [T]) {
-            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                *o = O::apply::<$m, T>(x, y);
-            }
+            run::<O, $m, T>(a, b, out)
         }
     )*};
 }
@@ -268,9 +343,7 @@ map_loops! {
 }
 
 fn map_baseline<O: Op, T: Real>(a: &[T], b: &[T], out: &mut [T]) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = O::apply::<Unfused, T>(x, y);
-    }
+    run::<O, Unfused, T>(a, b, out)
 }
 
 /// Runs `O` over the slices with the copy compiled for `isa`.
@@ -294,9 +367,16 @@ fn map<O: Op, T: Real>(isa: Isa, a: &[T], b: &[T], out: &mut [T]) {
 }
 
 macro_rules! unary_slices {
-    ($($f:ident, $op:ident, $slice:ident, $slice_isa:ident;)*) => {$(
+    ($($f:ident $(/ $medium:ident)?, $op:ident, $slice:ident, $slice_isa:ident;)*) => {$(
         struct $op;
         impl Op for $op {
+            $(
+                const HAS_MEDIUM: bool = true;
+                #[inline(always)]
+                fn apply_medium<M: MulAdd, T: Real>(a: T, _: T) -> T {
+                    T::$medium::<M>(a)
+                }
+            )?
             #[inline(always)]
             fn apply<M: MulAdd, T: Real>(a: T, _: T) -> T {
                 T::$f::<M>(a)
@@ -323,9 +403,9 @@ unary_slices! {
     log, LogOp, log_slice, log_slice_isa;
     log1p, Log1pOp, log1p_slice, log1p_slice_isa;
     expm1, Expm1Op, expm1_slice, expm1_slice_isa;
-    sin, SinOp, sin_slice, sin_slice_isa;
-    cos, CosOp, cos_slice, cos_slice_isa;
-    tan, TanOp, tan_slice, tan_slice_isa;
+    sin / sin_medium, SinOp, sin_slice, sin_slice_isa;
+    cos / cos_medium, CosOp, cos_slice, cos_slice_isa;
+    tan / tan_medium, TanOp, tan_slice, tan_slice_isa;
     tanh, TanhOp, tanh_slice, tanh_slice_isa;
     sinh, SinhOp, sinh_slice, sinh_slice_isa;
     cosh, CoshOp, cosh_slice, cosh_slice_isa;

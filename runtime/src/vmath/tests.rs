@@ -676,3 +676,61 @@ fn slice_dispatch_uses_detected_isa() {
 fn slice_length_mismatch_panics() {
     exp_slice(&[1.0f64, 2.0], &mut [0.0; 1]);
 }
+
+/// The Cody–Waite-only trig forms agree with the full ones below 2²⁰, are
+/// NaN from 2²⁰ on, and the slice entries' all-medium blocks use them.
+#[test]
+fn medium_range_trig() {
+    let mut rng = Rng(7);
+    let n = if cfg!(debug_assertions) {
+        3 * BLOCK
+    } else {
+        64 * BLOCK
+    };
+    let xs: Vec<f64> = (0..n)
+        .map(|_| Dist::Range(-1e6, 1e6).sample(&mut rng))
+        .collect();
+    for &x in &xs {
+        assert_eq!(sin_medium::<Unfused, f64>(x), sin::<Unfused, f64>(x));
+        assert_eq!(cos_medium::<Fused, f64>(x), cos::<Fused, f64>(x));
+        assert_eq!(tan_medium::<Unfused, f64>(x), tan::<Unfused, f64>(x));
+    }
+    for x in [1_048_576.0, -1e300, f64::INFINITY, f64::NAN] {
+        assert!(sin_medium::<Unfused, f64>(x).is_nan());
+        assert!(cos_medium::<Unfused, f32>(x as f32).is_nan());
+        assert!(tan_medium::<Fused, f64>(x).is_nan());
+    }
+    let xs32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
+    type Pair = (
+        fn(Isa, &[f64], &mut [f64]),
+        fn(Isa, &[f32], &mut [f32]),
+        fn(f64) -> f64,
+    );
+    let entries: [Pair; 3] = [
+        (sin_slice_isa::<f64>, sin_slice_isa::<f32>, f64::sin),
+        (cos_slice_isa::<f64>, cos_slice_isa::<f32>, f64::cos),
+        (tan_slice_isa::<f64>, tan_slice_isa::<f32>, f64::tan),
+    ];
+    for isa in [Isa::Baseline, Isa::Avx2Fma, Isa::Avx512] {
+        if !isa_supported(isa) {
+            continue;
+        }
+        for (s64, s32, reference) in entries {
+            let mut out = vec![0.0; n];
+            s64(isa, &xs, &mut out);
+            for (&x, &got) in xs.iter().zip(&out) {
+                check64("medium slice", (x, 0.0), got, reference(x));
+            }
+            let mut out = vec![0.0; n];
+            s32(isa, &xs32, &mut out);
+            for (&x, &got) in xs32.iter().zip(&out) {
+                check32(
+                    "medium slice",
+                    (x, 0.0),
+                    got,
+                    reference(f64::from(x)) as f32,
+                );
+            }
+        }
+    }
+}

@@ -51,7 +51,7 @@ const PIO2_3: f64 = 2.022_266_248_795_950_6e-21;
 const PIO2_HI: f64 = core::f64::consts::FRAC_PI_2;
 const PIO2_LO: f64 = 6.123_233_995_736_766e-17;
 /// Arguments below this use Cody–Waite, the rest Payne–Hanek.
-const CW_LIMIT: f64 = 1_048_576.0;
+pub const CW_LIMIT: f64 = 1_048_576.0;
 
 /// 2/π = Σ bit_j 2^-j, bits 1..=1216, most significant first.
 const TWO_OVER_PI_BITS: [u64; 19] = [
@@ -164,8 +164,10 @@ fn reduce_large<M: MulAdd>(ax: f64) -> (f64, f64, u64) {
 /// `x = q·π/2 + r + r_lo` for finite x (garbage, later discarded, otherwise).
 /// The reduced argument is kept as a double-double so that the functions'
 /// error does not include a rounding of r (which tan would double).
+/// With `FULL = false` only the Cody–Waite half is computed (valid for
+/// |x| < [`CW_LIMIT`]).
 #[inline(always)]
-fn reduce<M: MulAdd>(x: f64) -> (f64, f64, u64) {
+fn reduce<M: MulAdd, const FULL: bool>(x: f64) -> (f64, f64, u64) {
     let t = M::mul_add(x, TWO_OVER_PI, SHIFT);
     let kf = t - SHIFT;
     // x − k·P1 and k·P2 are exact; the rounding error of their difference
@@ -174,6 +176,9 @@ fn reduce<M: MulAdd>(x: f64) -> (f64, f64, u64) {
     let (t2, e2) = two_sum(t1, -(kf * PIO2_2));
     let (r_cw, rl_cw) = two_sum(t2, M::mul_add(-kf, PIO2_3, e2));
     let q_cw = t.to_bits() & 3;
+    if !FULL {
+        return (r_cw, rl_cw, q_cw);
+    }
     let ax = x.abs();
     let (r_ph, rl_ph, q_ph) = reduce_large::<M>(ax);
     let neg = x < 0.0;
@@ -201,10 +206,10 @@ fn sin_cos<M: MulAdd>(r: f64, rl: f64) -> (f64, f64) {
     (r + s_tail, v + c_tail)
 }
 
-/// NaN for ±∞ and NaN, `res` otherwise.
+/// NaN unless |x| < `limit` (±∞ and NaN included), `res` otherwise.
 #[inline(always)]
-fn finite_or_nan(x: f64, res: f64) -> f64 {
-    sel(x.abs() < f64::INFINITY, res, f64::NAN)
+fn below_or_nan(x: f64, limit: f64, res: f64) -> f64 {
+    sel(x.abs() < limit, res, f64::NAN)
 }
 
 /// Flips the sign of `v` when bit 1 of `q` is set.
@@ -213,32 +218,76 @@ fn neg_if_q2(v: f64, q: u64) -> f64 {
     f64::from_bits(v.to_bits() ^ ((q & 2) << 62))
 }
 
-/// sin x; sin(±0) = ±0, sin(±∞) = NaN.
 #[inline(always)]
-pub fn sin<M: MulAdd>(x: f64) -> f64 {
-    let (r, rl, q) = reduce::<M>(x);
+fn sin_impl<M: MulAdd, const FULL: bool>(x: f64) -> f64 {
+    let (r, rl, q) = reduce::<M, FULL>(x);
     let (s, c) = sin_cos::<M>(r, rl);
     let v = sel(q & 1 == 0, s, c);
     // ±0 is returned as is: the polynomial would turn −0 into +0.
-    sel(x == 0.0, x, finite_or_nan(x, neg_if_q2(v, q)))
+    let limit = if FULL { f64::INFINITY } else { CW_LIMIT };
+    sel(x == 0.0, x, below_or_nan(x, limit, neg_if_q2(v, q)))
+}
+
+#[inline(always)]
+fn cos_impl<M: MulAdd, const FULL: bool>(x: f64) -> f64 {
+    let (r, rl, q) = reduce::<M, FULL>(x);
+    let q = q.wrapping_add(1);
+    let (s, c) = sin_cos::<M>(r, rl);
+    let v = sel(q & 1 == 0, s, c);
+    let limit = if FULL { f64::INFINITY } else { CW_LIMIT };
+    below_or_nan(x, limit, neg_if_q2(v, q))
+}
+
+#[inline(always)]
+fn tan_impl<M: MulAdd, const FULL: bool>(x: f64) -> f64 {
+    let (r, rl, q) = reduce::<M, FULL>(x);
+    let (s, c) = sin_cos::<M>(r, rl);
+    let odd = q & 1 == 1;
+    let v = sel(odd, -c, s) / sel(odd, s, c);
+    let limit = if FULL { f64::INFINITY } else { CW_LIMIT };
+    sel(x == 0.0, x, below_or_nan(x, limit, v))
+}
+
+/// sin x; sin(±0) = ±0, sin(±∞) = NaN.
+#[inline(always)]
+pub fn sin<M: MulAdd>(x: f64) -> f64 {
+    sin_impl::<M, true>(x)
 }
 
 /// cos x; cos(±∞) = NaN.
 #[inline(always)]
 pub fn cos<M: MulAdd>(x: f64) -> f64 {
-    let (r, rl, q) = reduce::<M>(x);
-    let q = q.wrapping_add(1);
-    let (s, c) = sin_cos::<M>(r, rl);
-    let v = sel(q & 1 == 0, s, c);
-    finite_or_nan(x, neg_if_q2(v, q))
+    cos_impl::<M, true>(x)
 }
 
 /// tan x; tan(±0) = ±0, tan(±∞) = NaN.
 #[inline(always)]
 pub fn tan<M: MulAdd>(x: f64) -> f64 {
-    let (r, rl, q) = reduce::<M>(x);
-    let (s, c) = sin_cos::<M>(r, rl);
-    let odd = q & 1 == 1;
-    let v = sel(odd, -c, s) / sel(odd, s, c);
-    sel(x == 0.0, x, finite_or_nan(x, v))
+    tan_impl::<M, true>(x)
+}
+
+/// [`sin`] for |x| < 2²⁰ only (Cody–Waite reduction, no Payne–Hanek gathers;
+/// about a third of the cost). Returns NaN for |x| ≥ 2²⁰. For callers that
+/// have checked the range of a whole block, like the slice entry points.
+#[inline(always)]
+pub fn sin_medium<M: MulAdd>(x: f64) -> f64 {
+    sin_impl::<M, false>(x)
+}
+
+/// [`cos`] for |x| < 2²⁰ only; NaN for |x| ≥ 2²⁰ (see [`sin_medium`]).
+#[inline(always)]
+pub fn cos_medium<M: MulAdd>(x: f64) -> f64 {
+    cos_impl::<M, false>(x)
+}
+
+/// [`tan`] for |x| < 2²⁰ only; NaN for |x| ≥ 2²⁰ (see [`sin_medium`]).
+#[inline(always)]
+pub fn tan_medium<M: MulAdd>(x: f64) -> f64 {
+    tan_impl::<M, false>(x)
+}
+
+/// Whether |x| is in the range of the `*_medium` functions (false for NaN).
+#[inline(always)]
+pub fn in_medium_range(x: f64) -> bool {
+    x.abs() < CW_LIMIT
 }
