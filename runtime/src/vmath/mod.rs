@@ -43,6 +43,14 @@
 //! (`exp_slice(x, out)`, `atan2_slice(y, x, out)`, …) do that dispatch for the
 //! JIT and benchmarks; the `_slice_isa` variants take the ISA explicitly.
 //!
+//! `sin`, `cos` and `tan` are correct for every argument, which costs a
+//! Payne–Hanek reduction (seven gathers) on every element. When a whole block
+//! of arguments is below 2²⁰ — [`Real::in_medium_range`], a compare that
+//! vectorises into a reduction — `sin_medium`/`cos_medium`/`tan_medium` give
+//! the same results at about a third of the cost. The slice entries check
+//! each block of 512 elements this way; a code generator can emit the same
+//! block check around a fused loop (two copies of the loop body).
+//!
 //! # Accuracy
 //!
 //! Every function is within 4 ULP of the correctly rounded result on its whole
@@ -56,8 +64,10 @@
 //! policy, plus the special-value tests). f64 is compared with glibc's libm,
 //! which is itself within 1 ULP (and is 8 ULP off for cos at the hardest
 //! Payne–Hanek argument, where we match mpmath), so these are distances to
-//! libm, not to the exact result; f32 is compared with the f64 libm result
-//! rounded to f32:
+//! libm, not to the exact result (re-evaluated with mpmath at the worst
+//! arguments found, our errors are tanh 1.93, asin 1.85, tan 1.80, cosh 0.44
+//! ULP where libm is 1.07, 0.15, 0.20, 1.56); f32 is compared with the f64
+//! libm result rounded to f32:
 //!
 //! | function | f64 vs libm | f32 |  | function | f64 vs libm | f32 |
 //! |---|---|---|---|---|---|---|

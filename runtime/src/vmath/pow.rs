@@ -1,7 +1,7 @@
 //! `pow` (powf) with the C99 Annex F / NumPy special cases.
 //!
 //! `|x|^y = exp(y·ln|x|)`. For f64 the logarithm is a double-double with
-//! relative error < 2⁻⁶⁵ ([`super::log::log_dd`]), `y·ln|x|` is formed with an
+//! relative error < 2⁻⁶⁵ (`log::log_dd`), `y·ln|x|` is formed with an
 //! exact two-product, and its low half enters the exponential's reduced
 //! argument, so the result keeps ≈ 1 ULP even where |y·ln x| ≈ 745. For f32
 //! (computed in f64) the plain f64 `log` and `exp` are far more than enough.
