@@ -9,6 +9,7 @@
 //! - [`copy`]: layout-changing copies, cache-blocked for transposes.
 //! - [`alloc`]: aligned buffers with huge-page advice for fresh outputs.
 //! - [`cpu`]: which SIMD level the hot loops may use.
+//! - [`vmath`]: vectorised transcendental functions for fused kernels.
 
 pub mod alloc;
 pub mod array;
@@ -26,6 +27,7 @@ pub mod random;
 pub mod slice;
 pub mod transpose;
 pub mod view;
+pub mod vmath;
 
 pub use array::Array;
 pub use element::{DType, Element};
