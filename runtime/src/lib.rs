@@ -6,6 +6,7 @@
 pub mod cpu;
 pub mod element;
 pub mod error;
+pub mod gemm;
 
 pub use element::{DType, Element};
 pub use error::Error;

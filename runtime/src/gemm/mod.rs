@@ -1,0 +1,726 @@
+//! Packed, cache-blocked matrix multiplication (BLIS / TBLIS style).
+//!
+//! Every two-operand contraction with a summed index group ends up here: the
+//! plain strided [`gemm`], and [`Contraction`], where batch, M, N and K are each
+//! a *group* of dimensions with their own strides, so `abcd,cdef->abef` or
+//! `bhqd,bhkd->bhqk` run without a transposition copy.
+//!
+//! The algorithm is the BLIS 5-loop nest (`jc` over `nc` columns of B, `pc`
+//! over `kc` steps of K, `ic` over `mc` rows of A, then `jr`/`ir` over micro
+//! tiles). Operand blocks are packed ([`pack`]) into contiguous zero-padded
+//! micro-panels sized by [`blocking`], and a register-blocked micro-kernel
+//! ([`MicroKernel`]) computes one `mr × nr` tile of C per call. The kernel is
+//! chosen once per call from [`crate::cpu::isa`]: AVX-512 (`kernel_avx512`),
+//! AVX2+FMA (`kernel_avx2`) or portable (`kernel_generic`, also the integer
+//! kernel). Small operands that are already unit-stride along the panel
+//! direction are read in place instead of packed, and the packing buffers are
+//! thread-local and reused, so batched small products pay little overhead.
+
+mod blocking;
+mod kernel_avx2;
+mod kernel_avx512;
+mod kernel_generic;
+mod pack;
+#[cfg(test)]
+mod tests;
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::cell::Cell;
+
+use crate::cpu::Isa;
+use crate::Element;
+use blocking::Blocking;
+use pack::{pack_panels, Axis};
+use select::KernelSpec;
+
+/// An element type the GEMM engine multiplies: `f32`, `f64` (vectorised
+/// kernels) and `i32`, `i64` (portable kernel, wrapping arithmetic like
+/// NumPy's integer matmul).
+pub trait GemmScalar: Element + select::Select {
+    /// `self + a · b`; wrapping for integers, unfused for floats (the vector
+    /// kernels fuse, which is only more accurate).
+    fn madd(self, a: Self, b: Self) -> Self;
+    /// `self · b`; wrapping for integers.
+    fn mul(self, b: Self) -> Self;
+}
+
+macro_rules! impl_scalar_float {
+    ($($t:ty),*) => {$(
+        impl GemmScalar for $t {
+            #[inline(always)]
+            fn madd(self, a: Self, b: Self) -> Self {
+                self + a * b
+            }
+            #[inline(always)]
+            fn mul(self, b: Self) -> Self {
+                self * b
+            }
+        }
+    )*};
+}
+macro_rules! impl_scalar_int {
+    ($($t:ty),*) => {$(
+        impl GemmScalar for $t {
+            #[inline(always)]
+            fn madd(self, a: Self, b: Self) -> Self {
+                self.wrapping_add(a.wrapping_mul(b))
+            }
+            #[inline(always)]
+            fn mul(self, b: Self) -> Self {
+                self.wrapping_mul(b)
+            }
+        }
+    )*};
+}
+impl_scalar_float!(f32, f64);
+impl_scalar_int!(i32, i64);
+
+/// Kernel selection per element type, kept out of the public interface.
+mod select {
+    use super::{Blocking, Tile};
+    use crate::cpu::Isa;
+
+    /// A selected micro-kernel with its shape and cache blocking (public only
+    /// inside this unnameable module, so it stays out of the crate's API).
+    #[derive(Clone, Copy)]
+    pub struct KernelSpec<T> {
+        pub(crate) mr: usize,
+        pub(crate) nr: usize,
+        pub(crate) blocking: Blocking,
+        pub(crate) kernel: unsafe fn(&Tile<T>),
+    }
+
+    /// Picks the micro-kernel (and its blocking) for an instruction set.
+    pub trait Select: Sized {
+        fn select(isa: Isa) -> KernelSpec<Self>;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! select_float {
+    ($t:ty, $avx512:ty, $avx2:ty) => {
+        impl select::Select for $t {
+            fn select(isa: Isa) -> KernelSpec<Self> {
+                match isa {
+                    Isa::Avx512 => KernelSpec::of::<$avx512>(),
+                    Isa::Avx2Fma => KernelSpec::of::<$avx2>(),
+                    Isa::Baseline => KernelSpec::of::<kernel_generic::GenericKernel<$t>>(),
+                }
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+select_float!(f64, kernel_avx512::Avx512F64, kernel_avx2::Avx2F64);
+#[cfg(target_arch = "x86_64")]
+select_float!(f32, kernel_avx512::Avx512F32, kernel_avx2::Avx2F32);
+
+macro_rules! select_generic {
+    ($($t:ty),*) => {$(
+        impl select::Select for $t {
+            fn select(_isa: Isa) -> KernelSpec<Self> {
+                KernelSpec::of::<kernel_generic::GenericKernel<$t>>()
+            }
+        }
+    )*};
+}
+#[cfg(not(target_arch = "x86_64"))]
+select_generic!(f32, f64);
+select_generic!(i32, i64);
+
+/// One call of a micro-kernel: `C[0..rows, 0..cols] = alpha · A·B + beta · C`
+/// for one `mr × nr` tile.
+pub(crate) struct Tile<T> {
+    /// Depth of the rank-k update.
+    pub k: usize,
+    /// A micro-panel: at K step `p`, the `mr` elements `a[p·a_ks ..][..mr]`
+    /// (contiguous, row `i` at `+i`).
+    pub a: *const T,
+    /// Distance in elements between consecutive K steps of A (`mr` when packed).
+    pub a_ks: isize,
+    /// B micro-panel: at K step `p`, the `nr` elements `b[p·b_ks ..][..nr]`
+    /// (contiguous, column `j` at `+j`).
+    pub b: *const T,
+    /// Distance in elements between consecutive K steps of B (`nr` when packed).
+    pub b_ks: isize,
+    pub alpha: T,
+    /// `0` means C is write-only: it is never read, so garbage or NaN in it
+    /// cannot reach the result.
+    pub beta: T,
+    /// C tile origin; element `(i, j)` is `c[i·rsc + j·csc]`.
+    pub c: *mut T,
+    pub rsc: isize,
+    pub csc: isize,
+    /// How many of the `mr` rows of C to store (`1..=mr`).
+    pub rows: usize,
+    /// How many of the `nr` columns of C to store (`1..=nr`).
+    pub cols: usize,
+}
+
+/// The micro-kernel contract.
+pub(crate) trait MicroKernel {
+    type Elem: GemmScalar;
+    /// Rows of the register tile (the width of an A micro-panel).
+    const MR: usize;
+    /// Columns of the register tile (the width of a B micro-panel).
+    const NR: usize;
+
+    /// Computes the full `MR × NR` product `Σ_p a[p]·b[p]ᵀ` over `t.k` steps
+    /// and stores `alpha · product + beta · C` into the first `t.rows × t.cols`
+    /// elements of the C tile (never reading C when `beta == 0`).
+    ///
+    /// Packed inputs: for every `p < t.k`, `t.a + p·t.a_ks` points at `MR`
+    /// readable contiguous elements and `t.b + p·t.b_ks` at `NR` readable
+    /// contiguous elements (packed panels zero-pad past the matrix edge; an
+    /// unpacked panel is only used when all `MR`/`NR` elements are real).
+    /// General strides: the C tile, element `(i, j)` at `t.c + i·t.rsc +
+    /// j·t.csc`, must be valid for reads and writes for `i < t.rows`,
+    /// `j < t.cols`, with distinct addresses; `rsc == 1` is the fast path.
+    ///
+    /// # Safety
+    /// The pointers must satisfy the above, and the CPU must support the
+    /// instruction set the kernel was compiled for.
+    unsafe fn run(t: &Tile<Self::Elem>);
+}
+
+
+/// The largest `mr · nr` of any kernel (AVX-512 f32: 32 × 12), sizing the
+/// on-stack tile used when C cannot be written with uniform strides.
+const MAX_TILE: usize = 384;
+
+impl<T: GemmScalar> KernelSpec<T> {
+    fn of<K: MicroKernel<Elem = T>>() -> Self {
+        const { assert!(K::MR * K::NR <= MAX_TILE) };
+        KernelSpec {
+            mr: K::MR,
+            nr: K::NR,
+            blocking: blocking::blocking(K::MR, K::NR, std::mem::size_of::<T>()),
+            kernel: K::run,
+        }
+    }
+}
+
+/// `C[m,n] = alpha · Σ_k A[m,k]·B[k,n] + beta · C[m,n]` with element strides
+/// of any sign (zero strides are fine for A and B, e.g. a broadcast operand).
+///
+/// `beta == 0` makes C write-only: its old contents (even NaN or
+/// uninitialised garbage) never leak into the result. `alpha == 0` or `k == 0`
+/// only scales C by `beta`, without reading A or B.
+///
+/// # Safety
+/// `a + i·rsa + p·csa` must be readable for all `i < m`, `p < k`;
+/// `b + p·rsb + j·csb` readable for all `p < k`, `j < n`;
+/// `c + i·rsc + j·csc` readable and writable for all `i < m`, `j < n`, these
+/// addresses pairwise distinct and not overlapping A or B.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm<T: GemmScalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: *const T,
+    rsa: isize,
+    csa: isize,
+    b: *const T,
+    rsb: isize,
+    csb: isize,
+    beta: T,
+    c: *mut T,
+    rsc: isize,
+    csc: isize,
+) {
+    let spec = T::select(crate::cpu::isa());
+    let a = Operand { ptr: a, rows: Axis::Strided(rsa), ks: Axis::Strided(csa) };
+    let b = Operand { ptr: b, rows: Axis::Strided(csb), ks: Axis::Strided(rsb) };
+    let c = Out { ptr: c, m: Axis::Strided(rsc), n: Axis::Strided(csc) };
+    // SAFETY: the caller's contract is exactly gemm_core's.
+    unsafe { gemm_core(&spec, m, n, k, alpha, a, b, beta, c) };
+}
+
+/// An input operand seen as `rows × K`: the M rows of A, or B transposed (its
+/// N columns as rows).
+#[derive(Clone, Copy)]
+struct Operand<'a, T> {
+    ptr: *const T,
+    rows: Axis<'a>,
+    ks: Axis<'a>,
+}
+
+/// The output operand: element `(i, j)` at `ptr + m.off(i) + n.off(j)`.
+#[derive(Clone, Copy)]
+struct Out<'a, T> {
+    ptr: *mut T,
+    m: Axis<'a>,
+    n: Axis<'a>,
+}
+
+/// Operands at most this many bytes, unit-stride along the panel direction,
+/// are read in place instead of packed: they stay in L1/L2 anyway, and packing
+/// would cost about as much as the few micro-kernel passes that read them.
+const DIRECT_BYTES: usize = 64 * 1024;
+
+/// The loop nest shared by [`gemm`] and [`Contraction::run`].
+///
+/// # Safety
+/// Every element addressed by `a` (`rows < m`, K steps `< k`), `b` (`rows <
+/// n`, K steps `< k`) and `c` (`i < m`, `j < n`) must be valid; C's addresses
+/// pairwise distinct and disjoint from A and B.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_core<T: GemmScalar>(
+    spec: &KernelSpec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: Operand<'_, T>,
+    b: Operand<'_, T>,
+    beta: T,
+    c: Out<'_, T>,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        // SAFETY: C is valid for i < m, j < n by the contract.
+        unsafe { scale(m, n, beta, c) };
+        return;
+    }
+    // The kernels store C fastest when its rows are unit-stride; if the
+    // columns are the tighter direction, compute Cᵀ = Bᵀ·Aᵀ instead.
+    let (m, n, a, b, c) = if out_score(c.n) < out_score(c.m) {
+        (n, m, b, a, Out { ptr: c.ptr, m: c.n, n: c.m })
+    } else {
+        (m, n, a, b, c)
+    };
+
+    let (mr, nr) = (spec.mr, spec.nr);
+    let Blocking { mc, kc, nc } = spec.blocking;
+    let size = std::mem::size_of::<T>();
+    let direct_a = is_direct(a, m, k, size);
+    let direct_b = is_direct(b, n, k, size);
+    let kc_eff = kc.min(k);
+    let mc_eff = mc.min(m.next_multiple_of(mr));
+    let nc_eff = nc.min(n.next_multiple_of(nr));
+
+    let mut bufs = PACK_BUFS.with(Cell::take);
+    let abuf = bufs.a.reserve::<T>(mc_eff * kc_eff);
+    let bbuf = bufs.b.reserve::<T>(nc_eff * kc_eff);
+    let mut ctile = [T::ZERO; MAX_TILE];
+
+    for jc in (0..n).step_by(nc) {
+        let nb = nc.min(n - jc);
+        for pc in (0..k).step_by(kc) {
+            let kb = kc.min(k - pc);
+            let beta_pc = if pc == 0 { beta } else { T::ONE };
+            let bblk = block(b, jc, pc);
+            // SAFETY: bblk addresses rows jc.. jc + nb < n and K steps pc..
+            // pc + kb ≤ k; bbuf holds nc_eff · kc_eff ≥ ceil(nb/nr)·nr·kb.
+            let b_ks = unsafe { pack_or_tail(bbuf, nr, bblk, nb, kb, direct_b) };
+            for ic in (0..m).step_by(mc) {
+                let mb = mc.min(m - ic);
+                let ablk = block(a, ic, pc);
+                // SAFETY: as for B, with rows ic.. ic + mb < m and abuf of
+                // mc_eff · kc_eff ≥ ceil(mb/mr)·mr·kb elements.
+                let a_ks = unsafe { pack_or_tail(abuf, mr, ablk, mb, kb, direct_a) };
+                for jr in (0..nb).step_by(nr) {
+                    let cols = nr.min(nb - jr);
+                    let (bp, bks) = panel(bbuf, bblk, jr, nr, kb, cols, b_ks);
+                    for ir in (0..mb).step_by(mr) {
+                        let rows = mr.min(mb - ir);
+                        let (ap, aks) = panel(abuf, ablk, ir, mr, kb, rows, a_ks);
+                        let (cm_off, cm) = c.m.split_at(ic + ir);
+                        let (cn_off, cn) = c.n.split_at(jc + jr);
+                        // SAFETY: the tile origin is C(ic + ir, jc + jr), valid
+                        // since ic + ir < m and jc + jr < n.
+                        let cp = unsafe { c.ptr.offset(cm_off + cn_off) };
+                        let mut t = Tile {
+                            k: kb,
+                            a: ap,
+                            a_ks: aks,
+                            b: bp,
+                            b_ks: bks,
+                            alpha,
+                            beta: beta_pc,
+                            c: cp,
+                            rsc: 0,
+                            csc: 0,
+                            rows,
+                            cols,
+                        };
+                        if let (Some(rsc), Some(csc)) = (cm.stride(), cn.stride()) {
+                            t.rsc = rsc;
+                            t.csc = csc;
+                            // SAFETY: the panels hold kb steps of mr/nr readable
+                            // elements (packed, or in place and full-width);
+                            // the C tile's rows × cols are inside C.
+                            unsafe { (spec.kernel)(&t) };
+                        } else {
+                            // C rows or columns are a table: let the kernel
+                            // fill a local column-major tile, then scatter.
+                            t.c = ctile.as_mut_ptr();
+                            (t.rsc, t.csc, t.rows, t.cols) = (1, mr as isize, mr, nr);
+                            (t.alpha, t.beta) = (T::ONE, T::ZERO);
+                            // SAFETY: panels as above; ctile has MAX_TILE ≥
+                            // mr·nr elements.
+                            unsafe { (spec.kernel)(&t) };
+                            // SAFETY: rows/cols are inside C; ctile is mr × nr.
+                            unsafe {
+                                scatter_tile(ctile.as_ptr(), mr, rows, cols, alpha, beta_pc, cp, cm, cn)
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+    PACK_BUFS.with(|cell| cell.set(bufs));
+}
+
+/// Sorts strided directions of C by tightness (tables last).
+fn out_score(ax: Axis<'_>) -> usize {
+    ax.stride().map_or(usize::MAX, |s| s.unsigned_abs())
+}
+
+/// Whether an operand is read in place: unit-stride rows, strided K, small.
+fn is_direct<T>(op: Operand<'_, T>, rows: usize, k: usize, size: usize) -> bool {
+    matches!((op.rows, op.ks), (Axis::Strided(1), Axis::Strided(_)))
+        && rows * k * size <= DIRECT_BYTES
+}
+
+/// The operand re-based at row `r0` and K step `p0`.
+fn block<'a, T>(op: Operand<'a, T>, r0: usize, p0: usize) -> Operand<'a, T> {
+    let (ro, rows) = op.rows.split_at(r0);
+    let (ko, ks) = op.ks.split_at(p0);
+    // Only forms an address; it is dereferenced only for valid indices.
+    Operand { ptr: op.ptr.wrapping_offset(ro + ko), rows, ks }
+}
+
+/// Packs a block into `w`-wide panels at `buf`, or — for an operand read in
+/// place — packs only its ragged last panel there. Returns the operand's own
+/// K stride when it is read in place.
+///
+/// # Safety
+/// `blk` must be valid for `len` rows and `kb` K steps; `buf` must hold
+/// `ceil(len / w) · w · kb` elements.
+unsafe fn pack_or_tail<T: GemmScalar>(
+    buf: *mut T,
+    w: usize,
+    blk: Operand<'_, T>,
+    len: usize,
+    kb: usize,
+    direct: bool,
+) -> Option<isize> {
+    if direct {
+        let full = len / w * w;
+        if full < len {
+            let tail = block(blk, full, 0);
+            // SAFETY: rows full..len are valid; the single tail panel is
+            // w · kb elements, within buf.
+            unsafe { pack_panels(buf, w, tail.ptr, len - full, tail.rows, kb, tail.ks) };
+        }
+        blk.ks.stride()
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { pack_panels(buf, w, blk.ptr, len, blk.rows, kb, blk.ks) };
+        None
+    }
+}
+
+/// The micro-panel starting at row `r0` of a block: in place (full panels of
+/// an operand read in place), the packed tail, or panel `r0 / w` of the
+/// packed block. Returns the pointer and its K stride.
+fn panel<T>(
+    buf: *const T,
+    blk: Operand<'_, T>,
+    r0: usize,
+    w: usize,
+    kb: usize,
+    cnt: usize,
+    direct_ks: Option<isize>,
+) -> (*const T, isize) {
+    match direct_ks {
+        // Unit row stride: row r0 is r0 elements on.
+        Some(ks) if cnt == w => (blk.ptr.wrapping_add(r0), ks),
+        Some(_) => (buf, w as isize),
+        None => (buf.wrapping_add(r0 / w * w * kb), w as isize),
+    }
+}
+
+/// `C = alpha · tile + beta · C` for the first `rows × cols` of a column-major
+/// tile with leading dimension `ld`, C addressed through two axes.
+///
+/// # Safety
+/// `tile` readable for `ld · cols` elements; `c + cm.off(i) + cn.off(j)` valid
+/// for `i < rows`, `j < cols`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn scatter_tile<T: GemmScalar>(
+    tile: *const T,
+    ld: usize,
+    rows: usize,
+    cols: usize,
+    alpha: T,
+    beta: T,
+    c: *mut T,
+    cm: Axis<'_>,
+    cn: Axis<'_>,
+) {
+    for j in 0..cols {
+        for i in 0..rows {
+            // SAFETY: i < rows, j < cols: inside both the tile and C.
+            unsafe {
+                let v = T::ZERO.madd(alpha, *tile.add(i + j * ld));
+                let dst = c.offset(cm.off(i) + cn.off(j));
+                *dst = if beta == T::ZERO { v } else { v.madd(beta, *dst) };
+            }
+        }
+    }
+}
+
+/// The micro-kernels' store for a C tile without unit row stride.
+///
+/// # Safety
+/// `tile` readable for `ld · t.cols` elements; the C tile of `t` valid.
+pub(crate) unsafe fn store_tile_general<T: GemmScalar>(t: &Tile<T>, tile: *const T, ld: usize) {
+    let (cm, cn) = (Axis::Strided(t.rsc), Axis::Strided(t.csc));
+    // SAFETY: forwarded contract.
+    unsafe { scatter_tile(tile, ld, t.rows, t.cols, t.alpha, t.beta, t.c, cm, cn) };
+}
+
+/// `C = beta · C` (zero-filled, without reading, when `beta == 0`).
+///
+/// # Safety
+/// C valid for `i < m`, `j < n`.
+unsafe fn scale<T: GemmScalar>(m: usize, n: usize, beta: T, c: Out<'_, T>) {
+    for j in 0..n {
+        for i in 0..m {
+            // SAFETY: i < m, j < n.
+            unsafe {
+                let dst = c.ptr.offset(c.m.off(i) + c.n.off(j));
+                *dst = if beta == T::ZERO { T::ZERO } else { T::ZERO.madd(beta, *dst) };
+            }
+        }
+    }
+}
+
+/// A 64-byte aligned, growable scratch allocation for packed panels.
+struct AlignedBuf {
+    ptr: *mut u8,
+    bytes: usize,
+}
+
+impl Default for AlignedBuf {
+    fn default() -> Self {
+        AlignedBuf { ptr: std::ptr::null_mut(), bytes: 0 }
+    }
+}
+
+/// Cache-line alignment of packing buffers (one AVX-512 vector).
+const ALIGN: usize = 64;
+
+impl AlignedBuf {
+    /// A pointer to at least `elems` elements of `T`, growing if needed.
+    fn reserve<T>(&mut self, elems: usize) -> *mut T {
+        let bytes = (elems * std::mem::size_of::<T>()).max(ALIGN);
+        if bytes > self.bytes {
+            self.release();
+            let layout = Layout::from_size_align(bytes, ALIGN).expect("packing buffer size");
+            // SAFETY: layout has non-zero size.
+            let ptr = unsafe { alloc(layout) };
+            if ptr.is_null() {
+                handle_alloc_error(layout);
+            }
+            (self.ptr, self.bytes) = (ptr, bytes);
+        }
+        self.ptr as *mut T
+    }
+
+    fn release(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: ptr was allocated by `reserve` with exactly this layout.
+            unsafe { dealloc(self.ptr, Layout::from_size_align_unchecked(self.bytes, ALIGN)) };
+            (self.ptr, self.bytes) = (std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// The packing buffers of one thread (taken out while a GEMM runs, so a
+/// nested call simply allocates its own).
+#[derive(Default)]
+struct PackBufs {
+    a: AlignedBuf,
+    b: AlignedBuf,
+}
+
+thread_local! {
+    static PACK_BUFS: Cell<PackBufs> = Cell::new(PackBufs::default());
+}
+
+/// A batch dimension: present in A, B and C, iterated outside the GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchDim {
+    pub len: usize,
+    pub stride_a: isize,
+    pub stride_b: isize,
+    pub stride_c: isize,
+}
+
+/// A free dimension of A: present in A and C.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MDim {
+    pub len: usize,
+    pub stride_a: isize,
+    pub stride_c: isize,
+}
+
+/// A free dimension of B: present in B and C.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NDim {
+    pub len: usize,
+    pub stride_b: isize,
+    pub stride_c: isize,
+}
+
+/// A summed dimension: present in A and B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KDim {
+    pub len: usize,
+    pub stride_a: isize,
+    pub stride_b: isize,
+}
+
+/// A two-operand tensor contraction with grouped dimensions (TBLIS style):
+/// `C[batch, m, n] = alpha · Σ_k A[batch, m, k] · B[batch, k, n] + beta · C`,
+/// where each of batch, m, n and k is any number of dimensions, each with its
+/// own stride in every operand it appears in (strides in elements, any sign).
+///
+/// The M, N and K groups are flattened into the matrix dimensions of one GEMM
+/// per batch index. A group whose strides nest (like the `ab` of `abcd` in C
+/// order) becomes a single stride; any other group is addressed through an
+/// offset table, and packing gathers through it directly, so no operand is
+/// ever transposed or copied into a temporary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contraction {
+    pub batch: Vec<BatchDim>,
+    pub m: Vec<MDim>,
+    pub n: Vec<NDim>,
+    pub k: Vec<KDim>,
+}
+
+/// One operand's view of a flattened dimension group.
+enum GroupAxis {
+    Strided(isize),
+    Table(Vec<isize>),
+}
+
+impl GroupAxis {
+    fn axis(&self) -> Axis<'_> {
+        match self {
+            GroupAxis::Strided(s) => Axis::Strided(*s),
+            GroupAxis::Table(t) => Axis::Table(t),
+        }
+    }
+}
+
+/// Flattens a group of `(len, [stride in operand 0, stride in operand 1])`
+/// dims into one index, ordered by descending `|stride|` in operand `key` (so
+/// the output or the A operand is walked in memory order). Returns the total
+/// length and, per operand, a single stride if its strides nest, else a
+/// table of offsets.
+fn flatten(mut dims: Vec<(usize, [isize; 2])>, key: usize) -> (usize, [GroupAxis; 2]) {
+    dims.retain(|d| d.0 != 1);
+    dims.sort_by_key(|d| std::cmp::Reverse(d.1[key].unsigned_abs()));
+    let len: usize = dims.iter().map(|d| d.0).product();
+    let axis = |op: usize| {
+        let nests = dims.windows(2).all(|w| w[0].1[op] == w[1].0 as isize * w[1].1[op]);
+        if nests {
+            GroupAxis::Strided(dims.last().map_or(0, |d| d.1[op]))
+        } else {
+            let mut table = vec![0isize];
+            for &(l, s) in &dims {
+                table = table.iter().flat_map(|&o| (0..l).map(move |i| o + i as isize * s[op])).collect();
+            }
+            GroupAxis::Table(table)
+        }
+    };
+    let axes = [axis(0), axis(1)];
+    (len, axes)
+}
+
+impl Contraction {
+    /// Runs the contraction with the kernel chosen for this CPU.
+    ///
+    /// `beta == 0` makes C write-only (old contents never leak); `alpha == 0`
+    /// or a zero-length K dimension only scales C. An empty K group means a
+    /// single term (an outer product), as in einsum.
+    ///
+    /// # Safety
+    /// For every index of every dimension, the element of A at
+    /// `a + Σ idx·stride_a` (over batch, m and k dims), of B at
+    /// `b + Σ idx·stride_b` (batch, k, n) must be readable, and of C at
+    /// `c + Σ idx·stride_c` (batch, m, n) readable and writable; the C
+    /// addresses pairwise distinct and disjoint from A and B.
+    pub unsafe fn run<T: GemmScalar>(&self, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T) {
+        let spec = T::select(crate::cpu::isa());
+        // SAFETY: forwarded contract.
+        unsafe { self.run_with(&spec, alpha, a, b, beta, c) };
+    }
+
+    /// [`Contraction::run`] with an explicit kernel.
+    ///
+    /// # Safety
+    /// As [`Contraction::run`]; the CPU must support `spec`'s kernel.
+    unsafe fn run_with<T: GemmScalar>(
+        &self,
+        spec: &KernelSpec<T>,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+    ) {
+        if self.batch.iter().any(|d| d.len == 0) {
+            return;
+        }
+        let (m, [am, cm]) = flatten(self.m.iter().map(|d| (d.len, [d.stride_a, d.stride_c])).collect(), 1);
+        let (n, [bn, cn]) = flatten(self.n.iter().map(|d| (d.len, [d.stride_b, d.stride_c])).collect(), 1);
+        let (k, [ak, bk]) = flatten(self.k.iter().map(|d| (d.len, [d.stride_a, d.stride_b])).collect(), 0);
+        let batch: Vec<BatchDim> = self.batch.iter().copied().filter(|d| d.len != 1).collect();
+        let mut idx = vec![0usize; batch.len()];
+        let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
+        loop {
+            // Only forms addresses; gemm_core dereferences valid indices only.
+            let ao = Operand { ptr: a.wrapping_offset(oa), rows: am.axis(), ks: ak.axis() };
+            let bo = Operand { ptr: b.wrapping_offset(ob), rows: bn.axis(), ks: bk.axis() };
+            let co = Out { ptr: c.wrapping_offset(oc), m: cm.axis(), n: cn.axis() };
+            // SAFETY: the batch offsets address one valid batch element; the
+            // flattened axes address exactly the group's valid indices.
+            unsafe { gemm_core(spec, m, n, k, alpha, ao, bo, beta, co) };
+            // Odometer step over the batch dims (last fastest).
+            let mut d = batch.len();
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                idx[d] += 1;
+                oa += batch[d].stride_a;
+                ob += batch[d].stride_b;
+                oc += batch[d].stride_c;
+                if idx[d] < batch[d].len {
+                    break;
+                }
+                let back = idx[d] as isize;
+                oa -= back * batch[d].stride_a;
+                ob -= back * batch[d].stride_b;
+                oc -= back * batch[d].stride_c;
+                idx[d] = 0;
+            }
+        }
+    }
+}
