@@ -78,10 +78,10 @@ pub(crate) unsafe fn pack_panels<T: GemmScalar>(
     for q in 0..panels {
         let r0 = q * w;
         let cnt = w.min(len - r0);
-        // SAFETY: panel q lies inside dst (q < ceil(len / w)); the row base is
-        // the offset of row r0, a valid row.
-        let (pd, rbase) = unsafe { (dst.add(q * kb * w), src.offset(rows.off(r0))) };
-        let (_, prow) = rows.split_at(r0);
+        let (r0_off, prow) = rows.split_at(r0);
+        // SAFETY: panel q lies inside dst (q < ceil(len / w)); the row base
+        // plus prow's offsets address rows r0.., all valid rows.
+        let (pd, rbase) = unsafe { (dst.add(q * kb * w), src.offset(r0_off)) };
         // SAFETY: the callee reads rows r0..r0 + cnt (all < len) and K steps
         // < kb, and writes kb · w elements of this panel only.
         unsafe { pack_one(pd, w, rbase, cnt, prow, kb, ks) };
