@@ -42,20 +42,33 @@ mod x86 {
                 const L: usize = $lanes;
                 let mut acc: [[$v; 2]; NR] = [[$setzero(); 2]; NR];
                 let (mut a, mut b) = (t.a, t.b);
-                for _ in 0..t.k {
-                    // SAFETY: per the contract, a has 2·L readable elements and
-                    // b has NR readable elements at every K step.
-                    unsafe {
-                        let a0 = $loadu(a);
-                        let a1 = $loadu(a.add(L));
-                        for j in 0..NR {
-                            let bj = $set1(*b.add(j));
-                            acc[j][0] = $fmadd(a0, bj, acc[j][0]);
-                            acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                // One K loop, instantiated twice: packed B (columns adjacent,
+                // constant displacements) and B read in place (column stride
+                // b_js, typically a K-contiguous operand left unpacked).
+                macro_rules! k_loop {
+                    ($js:expr) => {
+                        for _ in 0..t.k {
+                            // SAFETY: per the contract, a has 2·L readable
+                            // elements and b + j·b_js is readable for j < NR
+                            // at every K step.
+                            unsafe {
+                                let a0 = $loadu(a);
+                                let a1 = $loadu(a.add(L));
+                                for j in 0..NR {
+                                    let bj = $set1(*b.offset(j as isize * $js));
+                                    acc[j][0] = $fmadd(a0, bj, acc[j][0]);
+                                    acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                                }
+                                a = a.offset(t.a_ks);
+                                b = b.offset(t.b_ks);
+                            }
                         }
-                        a = a.offset(t.a_ks);
-                        b = b.offset(t.b_ks);
-                    }
+                    };
+                }
+                if t.b_js == 1 {
+                    k_loop!(1);
+                } else {
+                    k_loop!(t.b_js);
                 }
                 let alpha = $set1(t.alpha);
                 if t.rsc == 1 {
@@ -104,13 +117,35 @@ mod x86 {
     }
 
     avx2_kernel!(
-        Avx2F64, kernel_f64, f64, __m256d, 4, i64,
-        _mm256_setzero_pd, _mm256_loadu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd,
-        _mm256_maskload_pd, _mm256_maskstore_pd, _mm256_storeu_pd
+        Avx2F64,
+        kernel_f64,
+        f64,
+        __m256d,
+        4,
+        i64,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_set1_pd,
+        _mm256_fmadd_pd,
+        _mm256_mul_pd,
+        _mm256_maskload_pd,
+        _mm256_maskstore_pd,
+        _mm256_storeu_pd
     );
     avx2_kernel!(
-        Avx2F32, kernel_f32, f32, __m256, 8, i32,
-        _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps,
-        _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_storeu_ps
+        Avx2F32,
+        kernel_f32,
+        f32,
+        __m256,
+        8,
+        i32,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps,
+        _mm256_maskload_ps,
+        _mm256_maskstore_ps,
+        _mm256_storeu_ps
     );
 }

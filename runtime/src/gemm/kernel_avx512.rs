@@ -5,6 +5,12 @@
 //! Each K step does 2 vector loads of A, 12 broadcasts of B (folded into the
 //! FMA as `{1toN}` memory operands) and 24 FMAs, so the two FMA ports stay busy
 //! and the loads fit the load ports with room to spare.
+//!
+//! The AVX-512 intrinsics and `#[target_feature(enable = "avx512f")]` are
+//! stable since Rust 1.89, above the workspace's declared `rust-version`
+//! (1.85): building this crate needs 1.89+, and the workspace MSRV has to be
+//! raised accordingly (the lint is allowed here, where the reason is known).
+#![allow(clippy::incompatible_msrv)]
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{Avx512F32, Avx512F64};
@@ -45,20 +51,33 @@ mod x86 {
                 const L: usize = $lanes;
                 let mut acc: [[$v; 2]; NR] = [[$setzero(); 2]; NR];
                 let (mut a, mut b) = (t.a, t.b);
-                for _ in 0..t.k {
-                    // SAFETY: per the contract, a has 2·L readable elements and
-                    // b has NR readable elements at every K step.
-                    unsafe {
-                        let a0 = $loadu(a);
-                        let a1 = $loadu(a.add(L));
-                        for j in 0..NR {
-                            let bj = $set1(*b.add(j));
-                            acc[j][0] = $fmadd(a0, bj, acc[j][0]);
-                            acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                // One K loop, instantiated twice: packed B (columns adjacent,
+                // constant displacements) and B read in place (column stride
+                // b_js, typically a K-contiguous operand left unpacked).
+                macro_rules! k_loop {
+                    ($js:expr) => {
+                        for _ in 0..t.k {
+                            // SAFETY: per the contract, a has 2·L readable
+                            // elements and b + j·b_js is readable for j < NR
+                            // at every K step.
+                            unsafe {
+                                let a0 = $loadu(a);
+                                let a1 = $loadu(a.add(L));
+                                for j in 0..NR {
+                                    let bj = $set1(*b.offset(j as isize * $js));
+                                    acc[j][0] = $fmadd(a0, bj, acc[j][0]);
+                                    acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                                }
+                                a = a.offset(t.a_ks);
+                                b = b.offset(t.b_ks);
+                            }
                         }
-                        a = a.offset(t.a_ks);
-                        b = b.offset(t.b_ks);
-                    }
+                    };
+                }
+                if t.b_js == 1 {
+                    k_loop!(1);
+                } else {
+                    k_loop!(t.b_js);
                 }
                 let alpha = $set1(t.alpha);
                 if t.rsc == 1 {
@@ -101,13 +120,35 @@ mod x86 {
     }
 
     avx512_kernel!(
-        Avx512F64, kernel_f64, f64, __m512d, 8, __mmask8,
-        _mm512_setzero_pd, _mm512_loadu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd,
-        _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd, _mm512_storeu_pd
+        Avx512F64,
+        kernel_f64,
+        f64,
+        __m512d,
+        8,
+        __mmask8,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_set1_pd,
+        _mm512_fmadd_pd,
+        _mm512_mul_pd,
+        _mm512_maskz_loadu_pd,
+        _mm512_mask_storeu_pd,
+        _mm512_storeu_pd
     );
     avx512_kernel!(
-        Avx512F32, kernel_f32, f32, __m512, 16, __mmask16,
-        _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps,
-        _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_storeu_ps
+        Avx512F32,
+        kernel_f32,
+        f32,
+        __m512,
+        16,
+        __mmask16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_mul_ps,
+        _mm512_maskz_loadu_ps,
+        _mm512_mask_storeu_ps,
+        _mm512_storeu_ps
     );
 }

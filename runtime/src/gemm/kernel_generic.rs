@@ -25,8 +25,10 @@ impl<T: GemmScalar> MicroKernel for GenericKernel<T> {
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.k {
             // SAFETY: by the kernel contract a points at MR readable elements
-            // and b at NR readable elements for each of the k steps.
-            let (av, bv) = unsafe { (*(a as *const [T; MR]), *(b as *const [T; NR])) };
+            // at each of the k steps.
+            let av = unsafe { *(a as *const [T; MR]) };
+            // SAFETY: column j < NR of B at this K step is readable.
+            let bv: [T; NR] = std::array::from_fn(|j| unsafe { *b.offset(j as isize * t.b_js) });
             for j in 0..NR {
                 for i in 0..MR {
                     acc[j][i] = acc[j][i].madd(av[i], bv[j]);

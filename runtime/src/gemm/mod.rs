@@ -29,7 +29,7 @@ use std::cell::Cell;
 
 use crate::cpu::Isa;
 use crate::Element;
-use blocking::Blocking;
+use blocking::{balanced, Blocking};
 use pack::{pack_panels, Axis};
 use select::KernelSpec;
 
@@ -138,11 +138,12 @@ pub(crate) struct Tile<T> {
     pub a: *const T,
     /// Distance in elements between consecutive K steps of A (`mr` when packed).
     pub a_ks: isize,
-    /// B micro-panel: at K step `p`, the `nr` elements `b[p·b_ks ..][..nr]`
-    /// (contiguous, column `j` at `+j`).
+    /// B micro-panel: at K step `p`, column `j` is `b[p·b_ks + j·b_js]`.
     pub b: *const T,
     /// Distance in elements between consecutive K steps of B (`nr` when packed).
     pub b_ks: isize,
+    /// Distance in elements between adjacent columns of B (`1` when packed).
+    pub b_js: isize,
     pub alpha: T,
     /// `0` means C is write-only: it is never read, so garbage or NaN in it
     /// cannot reach the result.
@@ -170,9 +171,10 @@ pub(crate) trait MicroKernel {
     /// elements of the C tile (never reading C when `beta == 0`).
     ///
     /// Packed inputs: for every `p < t.k`, `t.a + p·t.a_ks` points at `MR`
-    /// readable contiguous elements and `t.b + p·t.b_ks` at `NR` readable
-    /// contiguous elements (packed panels zero-pad past the matrix edge; an
-    /// unpacked panel is only used when all `MR`/`NR` elements are real).
+    /// readable contiguous elements, and `t.b + p·t.b_ks + j·t.b_js` is
+    /// readable for every `j < NR` (packed panels have `b_js == 1` and
+    /// zero-pad past the matrix edge; an operand read in place is only used
+    /// for panels whose `MR`/`NR` rows are all real).
     /// General strides: the C tile, element `(i, j)` at `t.c + i·t.rsc +
     /// j·t.csc`, must be valid for reads and writes for `i < t.rows`,
     /// `j < t.cols`, with distinct addresses; `rsc == 1` is the fast path.
@@ -182,7 +184,6 @@ pub(crate) trait MicroKernel {
     /// instruction set the kernel was compiled for.
     unsafe fn run(t: &Tile<Self::Elem>);
 }
-
 
 /// The largest `mr · nr` of any kernel (AVX-512 f32: 32 × 12), sizing the
 /// on-stack tile used when C cannot be written with uniform strides.
@@ -230,9 +231,21 @@ pub unsafe fn gemm<T: GemmScalar>(
     csc: isize,
 ) {
     let spec = T::select(crate::cpu::isa());
-    let a = Operand { ptr: a, rows: Axis::Strided(rsa), ks: Axis::Strided(csa) };
-    let b = Operand { ptr: b, rows: Axis::Strided(csb), ks: Axis::Strided(rsb) };
-    let c = Out { ptr: c, m: Axis::Strided(rsc), n: Axis::Strided(csc) };
+    let a = Operand {
+        ptr: a,
+        rows: Axis::Strided(rsa),
+        ks: Axis::Strided(csa),
+    };
+    let b = Operand {
+        ptr: b,
+        rows: Axis::Strided(csb),
+        ks: Axis::Strided(rsb),
+    };
+    let c = Out {
+        ptr: c,
+        m: Axis::Strided(rsc),
+        n: Axis::Strided(csc),
+    };
     // SAFETY: the caller's contract is exactly gemm_core's.
     unsafe { gemm_core(&spec, m, n, k, alpha, a, b, beta, c) };
 }
@@ -253,11 +266,6 @@ struct Out<'a, T> {
     m: Axis<'a>,
     n: Axis<'a>,
 }
-
-/// Operands at most this many bytes, unit-stride along the panel direction,
-/// are read in place instead of packed: they stay in L1/L2 anyway, and packing
-/// would cost about as much as the few micro-kernel passes that read them.
-const DIRECT_BYTES: usize = 64 * 1024;
 
 /// The loop nest shared by [`gemm`] and [`Contraction::run`].
 ///
@@ -288,23 +296,38 @@ unsafe fn gemm_core<T: GemmScalar>(
     // The kernels store C fastest when its rows are unit-stride; if the
     // columns are the tighter direction, compute Cᵀ = Bᵀ·Aᵀ instead.
     let (m, n, a, b, c) = if out_score(c.n) < out_score(c.m) {
-        (n, m, b, a, Out { ptr: c.ptr, m: c.n, n: c.m })
+        (
+            n,
+            m,
+            b,
+            a,
+            Out {
+                ptr: c.ptr,
+                m: c.n,
+                n: c.m,
+            },
+        )
     } else {
         (m, n, a, b, c)
     };
 
     let (mr, nr) = (spec.mr, spec.nr);
-    let Blocking { mc, kc, nc } = spec.blocking;
+    let Blocking {
+        mc,
+        kc,
+        nc,
+        direct_bytes,
+    } = spec.blocking;
+    let (mc, kc, nc) = (balanced(m, mc, mr), balanced(k, kc, 1), balanced(n, nc, nr));
     let size = std::mem::size_of::<T>();
-    let direct_a = is_direct(a, m, k, size);
-    let direct_b = is_direct(b, n, k, size);
-    let kc_eff = kc.min(k);
-    let mc_eff = mc.min(m.next_multiple_of(mr));
-    let nc_eff = nc.min(n.next_multiple_of(nr));
+    // A panels are loaded as vectors, so A needs unit-stride rows to be read
+    // in place; the kernel reads B through any two strides.
+    let direct_a = a.rows.stride() == Some(1) && is_direct(a, m * k * size, direct_bytes);
+    let direct_b = is_direct(b, n * k * size, direct_bytes);
 
     let mut bufs = PACK_BUFS.with(Cell::take);
-    let abuf = bufs.a.reserve::<T>(mc_eff * kc_eff);
-    let bbuf = bufs.b.reserve::<T>(nc_eff * kc_eff);
+    let abuf = bufs.a.reserve::<T>(mc * kc);
+    let bbuf = bufs.b.reserve::<T>(nc * kc);
     let mut ctile = [T::ZERO; MAX_TILE];
 
     for jc in (0..n).step_by(nc) {
@@ -314,20 +337,20 @@ unsafe fn gemm_core<T: GemmScalar>(
             let beta_pc = if pc == 0 { beta } else { T::ONE };
             let bblk = block(b, jc, pc);
             // SAFETY: bblk addresses rows jc.. jc + nb < n and K steps pc..
-            // pc + kb ≤ k; bbuf holds nc_eff · kc_eff ≥ ceil(nb/nr)·nr·kb.
-            let b_ks = unsafe { pack_or_tail(bbuf, nr, bblk, nb, kb, direct_b) };
+            // pc + kb ≤ k; bbuf holds nc · kc ≥ ceil(nb/nr)·nr·kb.
+            let b_direct = unsafe { pack_or_tail(bbuf, nr, bblk, nb, kb, direct_b) };
             for ic in (0..m).step_by(mc) {
                 let mb = mc.min(m - ic);
                 let ablk = block(a, ic, pc);
                 // SAFETY: as for B, with rows ic.. ic + mb < m and abuf of
-                // mc_eff · kc_eff ≥ ceil(mb/mr)·mr·kb elements.
-                let a_ks = unsafe { pack_or_tail(abuf, mr, ablk, mb, kb, direct_a) };
+                // mc · kc ≥ ceil(mb/mr)·mr·kb elements.
+                let a_direct = unsafe { pack_or_tail(abuf, mr, ablk, mb, kb, direct_a) };
                 for jr in (0..nb).step_by(nr) {
                     let cols = nr.min(nb - jr);
-                    let (bp, bks) = panel(bbuf, bblk, jr, nr, kb, cols, b_ks);
+                    let (bp, bks, bjs) = panel(bbuf, bblk, jr, nr, kb, cols, b_direct);
                     for ir in (0..mb).step_by(mr) {
                         let rows = mr.min(mb - ir);
-                        let (ap, aks) = panel(abuf, ablk, ir, mr, kb, rows, a_ks);
+                        let (ap, aks, _) = panel(abuf, ablk, ir, mr, kb, rows, a_direct);
                         let (cm_off, cm) = c.m.split_at(ic + ir);
                         let (cn_off, cn) = c.n.split_at(jc + jr);
                         // SAFETY: the tile origin is C(ic + ir, jc + jr), valid
@@ -339,6 +362,7 @@ unsafe fn gemm_core<T: GemmScalar>(
                             a_ks: aks,
                             b: bp,
                             b_ks: bks,
+                            b_js: bjs,
                             alpha,
                             beta: beta_pc,
                             c: cp,
@@ -365,7 +389,17 @@ unsafe fn gemm_core<T: GemmScalar>(
                             unsafe { (spec.kernel)(&t) };
                             // SAFETY: rows/cols are inside C; ctile is mr × nr.
                             unsafe {
-                                scatter_tile(ctile.as_ptr(), mr, rows, cols, alpha, beta_pc, cp, cm, cn)
+                                scatter_tile(
+                                    ctile.as_ptr(),
+                                    mr,
+                                    rows,
+                                    cols,
+                                    alpha,
+                                    beta_pc,
+                                    cp,
+                                    cm,
+                                    cn,
+                                )
                             };
                         }
                     }
@@ -381,10 +415,10 @@ fn out_score(ax: Axis<'_>) -> usize {
     ax.stride().map_or(usize::MAX, |s| s.unsigned_abs())
 }
 
-/// Whether an operand is read in place: unit-stride rows, strided K, small.
-fn is_direct<T>(op: Operand<'_, T>, rows: usize, k: usize, size: usize) -> bool {
-    matches!((op.rows, op.ks), (Axis::Strided(1), Axis::Strided(_)))
-        && rows * k * size <= DIRECT_BYTES
+/// Whether an operand may be read in place: strided in both directions and
+/// small enough to stay cache-resident.
+fn is_direct<T>(op: Operand<'_, T>, bytes: usize, direct_bytes: usize) -> bool {
+    op.rows.stride().is_some() && op.ks.stride().is_some() && bytes <= direct_bytes
 }
 
 /// The operand re-based at row `r0` and K step `p0`.
@@ -392,12 +426,16 @@ fn block<'a, T>(op: Operand<'a, T>, r0: usize, p0: usize) -> Operand<'a, T> {
     let (ro, rows) = op.rows.split_at(r0);
     let (ko, ks) = op.ks.split_at(p0);
     // Only forms an address; it is dereferenced only for valid indices.
-    Operand { ptr: op.ptr.wrapping_offset(ro + ko), rows, ks }
+    Operand {
+        ptr: op.ptr.wrapping_offset(ro + ko),
+        rows,
+        ks,
+    }
 }
 
 /// Packs a block into `w`-wide panels at `buf`, or — for an operand read in
 /// place — packs only its ragged last panel there. Returns the operand's own
-/// K stride when it is read in place.
+/// `(K stride, row stride)` when it is read in place.
 ///
 /// # Safety
 /// `blk` must be valid for `len` rows and `kb` K steps; `buf` must hold
@@ -409,7 +447,7 @@ unsafe fn pack_or_tail<T: GemmScalar>(
     len: usize,
     kb: usize,
     direct: bool,
-) -> Option<isize> {
+) -> Option<(isize, isize)> {
     if direct {
         let full = len / w * w;
         if full < len {
@@ -418,7 +456,7 @@ unsafe fn pack_or_tail<T: GemmScalar>(
             // w · kb elements, within buf.
             unsafe { pack_panels(buf, w, tail.ptr, len - full, tail.rows, kb, tail.ks) };
         }
-        blk.ks.stride()
+        blk.ks.stride().zip(blk.rows.stride())
     } else {
         // SAFETY: forwarded contract.
         unsafe { pack_panels(buf, w, blk.ptr, len, blk.rows, kb, blk.ks) };
@@ -428,7 +466,7 @@ unsafe fn pack_or_tail<T: GemmScalar>(
 
 /// The micro-panel starting at row `r0` of a block: in place (full panels of
 /// an operand read in place), the packed tail, or panel `r0 / w` of the
-/// packed block. Returns the pointer and its K stride.
+/// packed block. Returns the pointer, its K stride and its row stride.
 fn panel<T>(
     buf: *const T,
     blk: Operand<'_, T>,
@@ -436,13 +474,13 @@ fn panel<T>(
     w: usize,
     kb: usize,
     cnt: usize,
-    direct_ks: Option<isize>,
-) -> (*const T, isize) {
-    match direct_ks {
-        // Unit row stride: row r0 is r0 elements on.
-        Some(ks) if cnt == w => (blk.ptr.wrapping_add(r0), ks),
-        Some(_) => (buf, w as isize),
-        None => (buf.wrapping_add(r0 / w * w * kb), w as isize),
+    direct: Option<(isize, isize)>,
+) -> (*const T, isize, isize) {
+    match direct {
+        // Only forms an address; the kernel reads valid rows only.
+        Some((ks, rs)) if cnt == w => (blk.ptr.wrapping_offset(r0 as isize * rs), ks, rs),
+        Some(_) => (buf, w as isize, 1),
+        None => (buf.wrapping_add(r0 / w * w * kb), w as isize, 1),
     }
 }
 
@@ -470,7 +508,11 @@ unsafe fn scatter_tile<T: GemmScalar>(
             unsafe {
                 let v = T::ZERO.madd(alpha, *tile.add(i + j * ld));
                 let dst = c.offset(cm.off(i) + cn.off(j));
-                *dst = if beta == T::ZERO { v } else { v.madd(beta, *dst) };
+                *dst = if beta == T::ZERO {
+                    v
+                } else {
+                    v.madd(beta, *dst)
+                };
             }
         }
     }
@@ -496,7 +538,11 @@ unsafe fn scale<T: GemmScalar>(m: usize, n: usize, beta: T, c: Out<'_, T>) {
             // SAFETY: i < m, j < n.
             unsafe {
                 let dst = c.ptr.offset(c.m.off(i) + c.n.off(j));
-                *dst = if beta == T::ZERO { T::ZERO } else { T::ZERO.madd(beta, *dst) };
+                *dst = if beta == T::ZERO {
+                    T::ZERO
+                } else {
+                    T::ZERO.madd(beta, *dst)
+                };
             }
         }
     }
@@ -510,7 +556,10 @@ struct AlignedBuf {
 
 impl Default for AlignedBuf {
     fn default() -> Self {
-        AlignedBuf { ptr: std::ptr::null_mut(), bytes: 0 }
+        AlignedBuf {
+            ptr: std::ptr::null_mut(),
+            bytes: 0,
+        }
     }
 }
 
@@ -537,7 +586,12 @@ impl AlignedBuf {
     fn release(&mut self) {
         if !self.ptr.is_null() {
             // SAFETY: ptr was allocated by `reserve` with exactly this layout.
-            unsafe { dealloc(self.ptr, Layout::from_size_align_unchecked(self.bytes, ALIGN)) };
+            unsafe {
+                dealloc(
+                    self.ptr,
+                    Layout::from_size_align_unchecked(self.bytes, ALIGN),
+                )
+            };
             (self.ptr, self.bytes) = (std::ptr::null_mut(), 0);
         }
     }
@@ -637,13 +691,18 @@ fn flatten(mut dims: Vec<(usize, [isize; 2])>, key: usize) -> (usize, [GroupAxis
     dims.sort_by_key(|d| std::cmp::Reverse(d.1[key].unsigned_abs()));
     let len: usize = dims.iter().map(|d| d.0).product();
     let axis = |op: usize| {
-        let nests = dims.windows(2).all(|w| w[0].1[op] == w[1].0 as isize * w[1].1[op]);
+        let nests = dims
+            .windows(2)
+            .all(|w| w[0].1[op] == w[1].0 as isize * w[1].1[op]);
         if nests {
             GroupAxis::Strided(dims.last().map_or(0, |d| d.1[op]))
         } else {
             let mut table = vec![0isize];
             for &(l, s) in &dims {
-                table = table.iter().flat_map(|&o| (0..l).map(move |i| o + i as isize * s[op])).collect();
+                table = table
+                    .iter()
+                    .flat_map(|&o| (0..l).map(move |i| o + i as isize * s[op]))
+                    .collect();
             }
             GroupAxis::Table(table)
         }
@@ -665,7 +724,14 @@ impl Contraction {
     /// `b + Σ idx·stride_b` (batch, k, n) must be readable, and of C at
     /// `c + Σ idx·stride_c` (batch, m, n) readable and writable; the C
     /// addresses pairwise distinct and disjoint from A and B.
-    pub unsafe fn run<T: GemmScalar>(&self, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T) {
+    pub unsafe fn run<T: GemmScalar>(
+        &self,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+    ) {
         let spec = T::select(crate::cpu::isa());
         // SAFETY: forwarded contract.
         unsafe { self.run_with(&spec, alpha, a, b, beta, c) };
@@ -687,17 +753,47 @@ impl Contraction {
         if self.batch.iter().any(|d| d.len == 0) {
             return;
         }
-        let (m, [am, cm]) = flatten(self.m.iter().map(|d| (d.len, [d.stride_a, d.stride_c])).collect(), 1);
-        let (n, [bn, cn]) = flatten(self.n.iter().map(|d| (d.len, [d.stride_b, d.stride_c])).collect(), 1);
-        let (k, [ak, bk]) = flatten(self.k.iter().map(|d| (d.len, [d.stride_a, d.stride_b])).collect(), 0);
+        let (m, [am, cm]) = flatten(
+            self.m
+                .iter()
+                .map(|d| (d.len, [d.stride_a, d.stride_c]))
+                .collect(),
+            1,
+        );
+        let (n, [bn, cn]) = flatten(
+            self.n
+                .iter()
+                .map(|d| (d.len, [d.stride_b, d.stride_c]))
+                .collect(),
+            1,
+        );
+        let (k, [ak, bk]) = flatten(
+            self.k
+                .iter()
+                .map(|d| (d.len, [d.stride_a, d.stride_b]))
+                .collect(),
+            0,
+        );
         let batch: Vec<BatchDim> = self.batch.iter().copied().filter(|d| d.len != 1).collect();
         let mut idx = vec![0usize; batch.len()];
         let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
         loop {
             // Only forms addresses; gemm_core dereferences valid indices only.
-            let ao = Operand { ptr: a.wrapping_offset(oa), rows: am.axis(), ks: ak.axis() };
-            let bo = Operand { ptr: b.wrapping_offset(ob), rows: bn.axis(), ks: bk.axis() };
-            let co = Out { ptr: c.wrapping_offset(oc), m: cm.axis(), n: cn.axis() };
+            let ao = Operand {
+                ptr: a.wrapping_offset(oa),
+                rows: am.axis(),
+                ks: ak.axis(),
+            };
+            let bo = Operand {
+                ptr: b.wrapping_offset(ob),
+                rows: bn.axis(),
+                ks: bk.axis(),
+            };
+            let co = Out {
+                ptr: c.wrapping_offset(oc),
+                m: cm.axis(),
+                n: cn.axis(),
+            };
             // SAFETY: the batch offsets address one valid batch element; the
             // flattened axes address exactly the group's valid indices.
             unsafe { gemm_core(spec, m, n, k, alpha, ao, bo, beta, co) };

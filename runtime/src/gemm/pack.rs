@@ -74,6 +74,114 @@ pub(crate) unsafe fn pack_panels<T: GemmScalar>(
     kb: usize,
     ks: Axis<'_>,
 ) {
+    // Monomorphise the panel widths the kernels use, so the per-K-step copies
+    // become fixed-size vector moves instead of loops or memcpy calls.
+    // SAFETY (all arms): forwarded contract, with W == w.
+    unsafe {
+        match w {
+            4 => pack_width::<T, 4>(dst, src, len, rows, kb, ks),
+            6 => pack_width::<T, 6>(dst, src, len, rows, kb, ks),
+            8 => pack_width::<T, 8>(dst, src, len, rows, kb, ks),
+            12 => pack_width::<T, 12>(dst, src, len, rows, kb, ks),
+            16 => pack_width::<T, 16>(dst, src, len, rows, kb, ks),
+            32 => pack_width::<T, 32>(dst, src, len, rows, kb, ks),
+            _ => pack_any(dst, w, src, len, rows, kb, ks),
+        }
+    }
+}
+
+/// [`pack_panels`] for a panel width known at compile time.
+///
+/// # Safety
+/// As [`pack_panels`] with `w = W`.
+#[inline(never)]
+unsafe fn pack_width<T: GemmScalar, const W: usize>(
+    dst: *mut T,
+    src: *const T,
+    len: usize,
+    rows: Axis<'_>,
+    kb: usize,
+    ks: Axis<'_>,
+) {
+    let full = len / W;
+    if let (Axis::Strided(1), Axis::Strided(sk)) = (rows, ks) {
+        // K step outer: the source is read in memory order (whole rows of
+        // B, whole columns of A), the writes go to `full` panels in cache.
+        for p in 0..kb {
+            for q in 0..full {
+                // SAFETY: rows q·W..q·W + W < len at K step p < kb are valid
+                // reads; dst[q·kb·W + p·W ..][..W] lies in panel q.
+                unsafe {
+                    let s = src.add(q * W).offset(p as isize * sk) as *const [T; W];
+                    *(dst.add(q * kb * W + p * W) as *mut [T; W]) = s.read_unaligned();
+                }
+            }
+        }
+        if full * W < len {
+            // SAFETY: the ragged tail is valid rows full·W..len; its panel is
+            // the last one inside dst.
+            unsafe {
+                pack_any(
+                    dst.add(full * kb * W),
+                    W,
+                    src.add(full * W),
+                    len - full * W,
+                    rows,
+                    kb,
+                    ks,
+                )
+            };
+        }
+    } else if let (Axis::Strided(sr), Axis::Strided(1)) = (rows, ks) {
+        // K contiguous (a transposed operand): read W rows side by side along
+        // K, writing one W-wide group per K step.
+        for q in 0..full {
+            // SAFETY: rows q·W.. q·W + W < len are valid; panel q in dst.
+            let (s, d) = unsafe { (src.offset((q * W) as isize * sr), dst.add(q * kb * W)) };
+            for p in 0..kb {
+                let group: [T; W] = std::array::from_fn(|r| {
+                    // SAFETY: row r < W of this panel, K step p < kb.
+                    unsafe { *s.offset(r as isize * sr + p as isize) }
+                });
+                // SAFETY: p·W + W ≤ kb·W, inside panel q.
+                unsafe { *(d.add(p * W) as *mut [T; W]) = group };
+            }
+        }
+        if full * W < len {
+            // SAFETY: as in the unit-row case.
+            unsafe {
+                let tail = src.offset((full * W) as isize * sr);
+                pack_any(
+                    dst.add(full * kb * W),
+                    W,
+                    tail,
+                    len - full * W,
+                    rows,
+                    kb,
+                    ks,
+                )
+            };
+        }
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { pack_any(dst, W, src, len, rows, kb, ks) };
+    }
+}
+
+/// [`pack_panels`] for any width and any axes.
+///
+/// # Safety
+/// As [`pack_panels`].
+#[inline(always)]
+unsafe fn pack_any<T: GemmScalar>(
+    dst: *mut T,
+    w: usize,
+    src: *const T,
+    len: usize,
+    rows: Axis<'_>,
+    kb: usize,
+    ks: Axis<'_>,
+) {
     let panels = len.div_ceil(w);
     for q in 0..panels {
         let r0 = q * w;
@@ -176,11 +284,25 @@ mod tests {
             let mut dst = vec![f64::NAN; 2 * 4 * 3];
             // SAFETY: all offsets stay within src's 15 elements (base 14 with
             // negative strides walks back to 0); dst has 2 panels · 4 · 3.
-            unsafe { pack_panels(dst.as_mut_ptr(), 4, src.as_ptr().offset(base), 5, rows, 3, ks) };
+            unsafe {
+                pack_panels(
+                    dst.as_mut_ptr(),
+                    4,
+                    src.as_ptr().offset(base),
+                    5,
+                    rows,
+                    3,
+                    ks,
+                )
+            };
             for r in 0..8 {
                 for p in 0..3 {
                     let got = dst[(r / 4) * 12 + p * 4 + r % 4];
-                    let want = if r < 5 { src[(base + rows.off(r) + ks.off(p)) as usize] } else { 0.0 };
+                    let want = if r < 5 {
+                        src[(base + rows.off(r) + ks.off(p)) as usize]
+                    } else {
+                        0.0
+                    };
                     assert_eq!(got, want, "row {r} k {p}");
                 }
             }

@@ -21,8 +21,21 @@ fn specs<T: GemmScalar>() -> Vec<(String, KernelSpec<T>)> {
     for isa in isas {
         let spec = T::select(isa);
         out.push((format!("{isa:?}"), spec));
-        let tiny = Blocking { mc: 2 * spec.mr, kc: 5, nc: 2 * spec.nr };
-        out.push((format!("{isa:?}/tiny"), KernelSpec { blocking: tiny, ..spec }));
+        // Tiny blocks, and always packed (the default reads small operands
+        // in place), so both operand paths are covered.
+        let tiny = Blocking {
+            mc: 2 * spec.mr,
+            kc: 5,
+            nc: 2 * spec.nr,
+            direct_bytes: 0,
+        };
+        out.push((
+            format!("{isa:?}/tiny"),
+            KernelSpec {
+                blocking: tiny,
+                ..spec
+            },
+        ));
     }
     out
 }
@@ -51,8 +64,14 @@ enum Layout {
     BroadcastRows,
 }
 
-const LAYOUTS: [Layout; 6] =
-    [Layout::RowMajor, Layout::ColMajor, Layout::Strided, Layout::NegRows, Layout::NegBoth, Layout::BroadcastRows];
+const LAYOUTS: [Layout; 6] = [
+    Layout::RowMajor,
+    Layout::ColMajor,
+    Layout::Strided,
+    Layout::NegRows,
+    Layout::NegBoth,
+    Layout::BroadcastRows,
+];
 
 fn strides(layout: Layout, rows: usize, cols: usize) -> (isize, isize) {
     let (r, c) = (rows as isize, cols as isize);
@@ -90,7 +109,10 @@ impl<T: GemmScalar> Mat<T> {
     fn new(rows: usize, cols: usize, layout: Layout, fill: T, rng: &mut Rng) -> Self {
         let (rs, cs) = strides(layout, rows, cols);
         let ext = |s: isize, n: usize| s * (n.max(1) as isize - 1);
-        let (lo, hi) = (ext(rs, rows).min(0) + ext(cs, cols).min(0), ext(rs, rows).max(0) + ext(cs, cols).max(0));
+        let (lo, hi) = (
+            ext(rs, rows).min(0) + ext(cs, cols).min(0),
+            ext(rs, rows).max(0) + ext(cs, cols).max(0),
+        );
         let pad = 7;
         let len = (hi - lo) as usize + 1 + 2 * pad;
         let mut data = vec![fill; len];
@@ -129,7 +151,11 @@ fn check<T: GemmScalar>(
     got: &dyn Fn(usize, usize) -> T,
     (m, n): (usize, usize),
 ) {
-    let eps = if T::DTYPE.size() == 4 { f32::EPSILON as f64 } else { f64::EPSILON };
+    let eps = if T::DTYPE.size() == 4 {
+        f32::EPSILON as f64
+    } else {
+        f64::EPSILON
+    };
     for i in 0..m {
         for j in 0..n {
             let g = got(i, j);
@@ -177,7 +203,11 @@ fn run_case<T: GemmScalar>(
 ) {
     let mut rng = Rng(seed | 1);
     let garbage = T::from_f64(f64::NAN);
-    let garbage = if T::DTYPE.is_float() { garbage } else { T::from_f64(123456.0) };
+    let garbage = if T::DTYPE.is_float() {
+        garbage
+    } else {
+        T::from_f64(123456.0)
+    };
     let a = Mat::<T>::new(m, k, la, garbage, &mut rng);
     let b = Mat::<T>::new(k, n, lb, garbage, &mut rng);
     let mut c = Mat::<T>::new(m, n, lc, garbage, &mut rng);
@@ -186,25 +216,64 @@ fn run_case<T: GemmScalar>(
             *x = garbage;
         }
     }
-    let c0 = Mat { data: c.data.clone(), ..c };
-    let ao = Operand { ptr: a.ptr(), rows: Axis::Strided(a.rs), ks: Axis::Strided(a.cs) };
-    let bo = Operand { ptr: b.ptr(), rows: Axis::Strided(b.cs), ks: Axis::Strided(b.rs) };
-    let out = Out { ptr: c.ptr_mut(), m: Axis::Strided(c.rs), n: Axis::Strided(c.cs) };
+    let c0 = Mat {
+        data: c.data.clone(),
+        ..c
+    };
+    let ao = Operand {
+        ptr: a.ptr(),
+        rows: Axis::Strided(a.rs),
+        ks: Axis::Strided(a.cs),
+    };
+    let bo = Operand {
+        ptr: b.ptr(),
+        rows: Axis::Strided(b.cs),
+        ks: Axis::Strided(b.rs),
+    };
+    let out = Out {
+        ptr: c.ptr_mut(),
+        m: Axis::Strided(c.rs),
+        n: Axis::Strided(c.cs),
+    };
     // SAFETY: Mat::new made every addressed element part of its buffer; C's
     // layouts used here never repeat an address.
     unsafe { gemm_core(&spec.1, m, n, k, alpha, ao, bo, beta, out) };
-    let what = format!("{} {m}x{n}x{k} {la:?}/{lb:?}/{lc:?} alpha {alpha} beta {beta}", spec.0);
-    check(&what, k, alpha, &|i, p| a.at(i, p), &|p, j| b.at(p, j), beta, &|i, j| c0.at(i, j), &|i, j| c.at(i, j), (m, n));
+    let what = format!(
+        "{} {m}x{n}x{k} {la:?}/{lb:?}/{lc:?} alpha {alpha} beta {beta}",
+        spec.0
+    );
+    check(
+        &what,
+        k,
+        alpha,
+        &|i, p| a.at(i, p),
+        &|p, j| b.at(p, j),
+        beta,
+        &|i, j| c0.at(i, j),
+        &|i, j| c.at(i, j),
+        (m, n),
+    );
     // Padding around C is untouched.
     for (idx, (x, y)) in c.data.iter().zip(&c0.data).enumerate() {
-        let in_c = (0..m).any(|i| (0..n).any(|j| (c.base + i as isize * c.rs + j as isize * c.cs) as usize == idx));
+        let in_c = (0..m).any(|i| {
+            (0..n).any(|j| (c.base + i as isize * c.rs + j as isize * c.cs) as usize == idx)
+        });
         if !in_c {
-            assert!(x == y || (x != x && y != y), "{what}: wrote outside C at {idx}");
+            assert!(
+                x == y || (x.to_f64().is_nan() && y.to_f64().is_nan()),
+                "{what}: wrote outside C at {idx}"
+            );
         }
     }
 }
 
-const C_LAYOUTS: [Layout; 5] = [Layout::RowMajor, Layout::ColMajor, Layout::Strided, Layout::NegRows, Layout::NegBoth];
+const C_LAYOUTS: [Layout; 5] = [
+    Layout::RowMajor,
+    Layout::ColMajor,
+    Layout::Strided,
+    Layout::NegRows,
+    Layout::NegBoth,
+];
 
 fn boundary_sizes<T: GemmScalar>(spec: &KernelSpec<T>) -> Vec<usize> {
     let mut s = vec![0, 1, 2, 3, 5, 7, 13];
@@ -276,13 +345,33 @@ fn every_layout_pair_and_beta_zero_with_nan_c() {
 #[test]
 fn large_sizes_cross_default_blocks() {
     // Default blocking: kc and mc boundaries are crossed by these sizes.
-    for spec in specs::<f64>().into_iter().filter(|s| !s.0.ends_with("tiny")) {
+    for spec in specs::<f64>()
+        .into_iter()
+        .filter(|s| !s.0.ends_with("tiny"))
+    {
         let Blocking { mc, kc, .. } = spec.1.blocking;
-        run_case(&spec, (mc + 3, 2 * spec.1.nr + 5, kc + 1), (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor), 1.0, 0.5, 5);
+        run_case(
+            &spec,
+            (mc + 3, 2 * spec.1.nr + 5, kc + 1),
+            (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor),
+            1.0,
+            0.5,
+            5,
+        );
     }
-    for spec in specs::<f32>().into_iter().filter(|s| !s.0.ends_with("tiny")) {
+    for spec in specs::<f32>()
+        .into_iter()
+        .filter(|s| !s.0.ends_with("tiny"))
+    {
         let kc = spec.1.blocking.kc;
-        run_case(&spec, (67, 131, kc + 9), (Layout::ColMajor, Layout::RowMajor, Layout::ColMajor), 1.0, 0.0, 6);
+        run_case(
+            &spec,
+            (67, 131, kc + 9),
+            (Layout::ColMajor, Layout::RowMajor, Layout::ColMajor),
+            1.0,
+            0.0,
+            6,
+        );
     }
 }
 
@@ -293,9 +382,21 @@ fn integer_products_wrap() {
         let a = vec![i32::MAX; m * k];
         let b = vec![3i32; k * n];
         let mut c = vec![1i32; m * n];
-        let ao = Operand { ptr: a.as_ptr(), rows: Axis::Strided(k as isize), ks: Axis::Strided(1) };
-        let bo = Operand { ptr: b.as_ptr(), rows: Axis::Strided(1), ks: Axis::Strided(n as isize) };
-        let out = Out { ptr: c.as_mut_ptr(), m: Axis::Strided(n as isize), n: Axis::Strided(1) };
+        let ao = Operand {
+            ptr: a.as_ptr(),
+            rows: Axis::Strided(k as isize),
+            ks: Axis::Strided(1),
+        };
+        let bo = Operand {
+            ptr: b.as_ptr(),
+            rows: Axis::Strided(1),
+            ks: Axis::Strided(n as isize),
+        };
+        let out = Out {
+            ptr: c.as_mut_ptr(),
+            m: Axis::Strided(n as isize),
+            n: Axis::Strided(1),
+        };
         // SAFETY: dense row-major buffers of the stated shapes.
         unsafe { gemm_core(&spec.1, m, n, k, 1, ao, bo, 1, out) };
         let want = i32::MAX.wrapping_mul(3).wrapping_mul(3).wrapping_add(1);
@@ -312,15 +413,47 @@ fn public_gemm_uses_the_selected_kernel() {
     let mut c = vec![f32::NAN; m * n];
     // SAFETY: dense row-major buffers of the stated shapes.
     unsafe {
-        gemm(m, n, k, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1)
+        gemm(
+            m,
+            n,
+            k,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        )
     };
     let at = |i: usize, p: usize| a[i * k + p];
     let bt = |p: usize, j: usize| b[p * n + j];
-    check("gemm", k, 1.0, &at, &bt, 0.0, &|_, _| 0.0, &|i, j| c[i * n + j], (m, n));
+    check(
+        "gemm",
+        k,
+        1.0,
+        &at,
+        &bt,
+        0.0,
+        &|_, _| 0.0,
+        &|i, j| c[i * n + j],
+        (m, n),
+    );
 }
 
 /// Naive reference for a contraction: loops over every label.
-fn naive_contraction(spec: &Contraction, a: &[f64], b: &[f64], beta: f64, c: &mut [f64], alpha: f64) {
+fn naive_contraction(
+    spec: &Contraction,
+    a: &[f64],
+    b: &[f64],
+    beta: f64,
+    c: &mut [f64],
+    alpha: f64,
+) {
     fn each(lens: &[usize], f: &mut dyn FnMut(&[usize])) {
         let total: usize = lens.iter().product();
         let mut idx = vec![0; lens.len()];
@@ -335,27 +468,66 @@ fn naive_contraction(spec: &Contraction, a: &[f64], b: &[f64], beta: f64, c: &mu
             }
         }
     }
-    let lens: Vec<usize> = spec.batch.iter().map(|d| d.len).chain(spec.m.iter().map(|d| d.len)).chain(spec.n.iter().map(|d| d.len)).collect();
+    let lens: Vec<usize> = spec
+        .batch
+        .iter()
+        .map(|d| d.len)
+        .chain(spec.m.iter().map(|d| d.len))
+        .chain(spec.n.iter().map(|d| d.len))
+        .collect();
     let klens: Vec<usize> = spec.k.iter().map(|d| d.len).collect();
     let (nb, nm) = (spec.batch.len(), spec.m.len());
     each(&lens, &mut |ix| {
         let (bi, rest) = ix.split_at(nb);
         let (mi, ni) = rest.split_at(nm);
         let dot = |it: &mut dyn Iterator<Item = isize>| it.sum::<isize>();
-        let oa0 = dot(&mut bi.iter().zip(&spec.batch).map(|(&i, d)| i as isize * d.stride_a))
-            + dot(&mut mi.iter().zip(&spec.m).map(|(&i, d)| i as isize * d.stride_a));
-        let ob0 = dot(&mut bi.iter().zip(&spec.batch).map(|(&i, d)| i as isize * d.stride_b))
-            + dot(&mut ni.iter().zip(&spec.n).map(|(&i, d)| i as isize * d.stride_b));
-        let oc = dot(&mut bi.iter().zip(&spec.batch).map(|(&i, d)| i as isize * d.stride_c))
-            + dot(&mut mi.iter().zip(&spec.m).map(|(&i, d)| i as isize * d.stride_c))
-            + dot(&mut ni.iter().zip(&spec.n).map(|(&i, d)| i as isize * d.stride_c));
+        let oa0 = dot(&mut bi
+            .iter()
+            .zip(&spec.batch)
+            .map(|(&i, d)| i as isize * d.stride_a))
+            + dot(&mut mi
+                .iter()
+                .zip(&spec.m)
+                .map(|(&i, d)| i as isize * d.stride_a));
+        let ob0 = dot(&mut bi
+            .iter()
+            .zip(&spec.batch)
+            .map(|(&i, d)| i as isize * d.stride_b))
+            + dot(&mut ni
+                .iter()
+                .zip(&spec.n)
+                .map(|(&i, d)| i as isize * d.stride_b));
+        let oc = dot(&mut bi
+            .iter()
+            .zip(&spec.batch)
+            .map(|(&i, d)| i as isize * d.stride_c))
+            + dot(&mut mi
+                .iter()
+                .zip(&spec.m)
+                .map(|(&i, d)| i as isize * d.stride_c))
+            + dot(&mut ni
+                .iter()
+                .zip(&spec.n)
+                .map(|(&i, d)| i as isize * d.stride_c));
         let mut s = 0.0;
         each(&klens, &mut |ki| {
-            let oa = oa0 + dot(&mut ki.iter().zip(&spec.k).map(|(&i, d)| i as isize * d.stride_a));
-            let ob = ob0 + dot(&mut ki.iter().zip(&spec.k).map(|(&i, d)| i as isize * d.stride_b));
+            let oa = oa0
+                + dot(&mut ki
+                    .iter()
+                    .zip(&spec.k)
+                    .map(|(&i, d)| i as isize * d.stride_a));
+            let ob = ob0
+                + dot(&mut ki
+                    .iter()
+                    .zip(&spec.k)
+                    .map(|(&i, d)| i as isize * d.stride_b));
             s += a[oa as usize] * b[ob as usize];
         });
-        let old = if beta == 0.0 { 0.0 } else { beta * c[oc as usize] };
+        let old = if beta == 0.0 {
+            0.0
+        } else {
+            beta * c[oc as usize]
+        };
         c[oc as usize] = alpha * s + old;
     });
 }
@@ -371,9 +543,18 @@ fn c_strides(shape: &[usize]) -> Vec<isize> {
 
 /// Builds an einsum-like contraction over C-order operands: `labels` gives
 /// each operand's label string, `len` each label's extent.
-fn contraction_for(a: &str, b: &str, c: &str, len: &dyn Fn(char) -> usize) -> (Contraction, [usize; 3]) {
+fn contraction_for(
+    a: &str,
+    b: &str,
+    c: &str,
+    len: &dyn Fn(char) -> usize,
+) -> (Contraction, [usize; 3]) {
     let shape = |s: &str| s.chars().map(len).collect::<Vec<_>>();
-    let (sa, sb, sc) = (c_strides(&shape(a)), c_strides(&shape(b)), c_strides(&shape(c)));
+    let (sa, sb, sc) = (
+        c_strides(&shape(a)),
+        c_strides(&shape(b)),
+        c_strides(&shape(c)),
+    );
     let st = |labels: &str, strides: &[isize], l: char| labels.find(l).map_or(0, |i| strides[i]);
     let mut spec = Contraction::default();
     let mut labels: Vec<char> = a.chars().chain(b.chars()).collect();
@@ -387,10 +568,27 @@ fn contraction_for(a: &str, b: &str, c: &str, len: &dyn Fn(char) -> usize) -> (C
         let (ina, inb, inc) = (a.contains(l), b.contains(l), c.contains(l));
         let (x, y, z) = (st(a, &sa, l), st(b, &sb, l), st(c, &sc, l));
         match (ina, inb, inc) {
-            (true, true, true) => spec.batch.push(BatchDim { len: len(l), stride_a: x, stride_b: y, stride_c: z }),
-            (true, false, true) => spec.m.push(MDim { len: len(l), stride_a: x, stride_c: z }),
-            (false, true, true) => spec.n.push(NDim { len: len(l), stride_b: y, stride_c: z }),
-            (true, true, false) => spec.k.push(KDim { len: len(l), stride_a: x, stride_b: y }),
+            (true, true, true) => spec.batch.push(BatchDim {
+                len: len(l),
+                stride_a: x,
+                stride_b: y,
+                stride_c: z,
+            }),
+            (true, false, true) => spec.m.push(MDim {
+                len: len(l),
+                stride_a: x,
+                stride_c: z,
+            }),
+            (false, true, true) => spec.n.push(NDim {
+                len: len(l),
+                stride_b: y,
+                stride_c: z,
+            }),
+            (true, true, false) => spec.k.push(KDim {
+                len: len(l),
+                stride_a: x,
+                stride_b: y,
+            }),
             _ => unreachable!("label {l} must appear in two operands"),
         }
     }
@@ -398,22 +596,44 @@ fn contraction_for(a: &str, b: &str, c: &str, len: &dyn Fn(char) -> usize) -> (C
     (spec, [size(a), size(b), size(c)])
 }
 
-fn check_contraction(a: &str, b: &str, c: &str, len: &dyn Fn(char) -> usize, alpha: f64, beta: f64) {
+fn check_contraction(
+    a: &str,
+    b: &str,
+    c: &str,
+    len: &dyn Fn(char) -> usize,
+    alpha: f64,
+    beta: f64,
+) {
     let (spec, sizes) = contraction_for(a, b, c, len);
     let mut rng = Rng(17);
     let av: Vec<f64> = (0..sizes[0]).map(|_| rng.value()).collect();
     let bv: Vec<f64> = (0..sizes[1]).map(|_| rng.value()).collect();
-    let c0: Vec<f64> = (0..sizes[2]).map(|_| if beta == 0.0 { f64::NAN } else { rng.value() }).collect();
+    let c0: Vec<f64> = (0..sizes[2])
+        .map(|_| if beta == 0.0 { f64::NAN } else { rng.value() })
+        .collect();
     let mut want = c0.clone();
     naive_contraction(&spec, &av, &bv, beta, &mut want, alpha);
     for ks in specs::<f64>() {
         let mut got = c0.clone();
         // SAFETY: the strides are C-order strides of the operands' shapes.
-        unsafe { spec.run_with(&ks.1, alpha, av.as_ptr(), bv.as_ptr(), beta, got.as_mut_ptr()) };
+        unsafe {
+            spec.run_with(
+                &ks.1,
+                alpha,
+                av.as_ptr(),
+                bv.as_ptr(),
+                beta,
+                got.as_mut_ptr(),
+            )
+        };
         let kk: usize = spec.k.iter().map(|d| d.len).product();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             let tol = 8.0 * f64::EPSILON * (kk as f64 + 2.0) * (1.0 + w.abs()) * (kk as f64 + 1.0);
-            assert!((g - w).abs() <= tol, "{a},{b}->{c} {}: element {i}: {g} vs {w}", ks.0);
+            assert!(
+                (g - w).abs() <= tol,
+                "{a},{b}->{c} {}: element {i}: {g} vs {w}",
+                ks.0
+            );
         }
     }
 }
@@ -457,7 +677,14 @@ fn contraction_edge_groups() {
     // zero-length K dimension (C = beta · C).
     check_contraction("ib", "jb", "ibj", &|_| 4, 1.0, 0.0);
     check_contraction("ab", "ab", "", &|_| 6, 1.0, 0.0);
-    check_contraction("ikb", "kjb", "bij", &|l| if l == 'k' { 0 } else { 3 }, 1.0, 3.0);
+    check_contraction(
+        "ikb",
+        "kjb",
+        "bij",
+        &|l| if l == 'k' { 0 } else { 3 },
+        1.0,
+        3.0,
+    );
 }
 
 proptest! {
