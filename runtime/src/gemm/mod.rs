@@ -246,8 +246,91 @@ pub unsafe fn gemm<T: GemmScalar>(
         m: Axis::Strided(rsc),
         n: Axis::Strided(csc),
     };
-    // SAFETY: the caller's contract is exactly gemm_core's.
-    unsafe { gemm_core(&spec, m, n, k, alpha, a, b, beta, c) };
+    // SAFETY: the caller's contract is exactly gemm_split's.
+    unsafe { gemm_split(&spec, m, n, k, alpha, a, b, beta, c) };
+}
+
+/// Multiply-adds (`m·n·k`) below which a product stays on the calling
+/// thread: smaller ones finish in well under the cost of waking workers.
+const PAR_MIN_WORK: usize = 1 << 22;
+
+/// Pointers and axes handed to rayon workers.
+struct Shared<X>(X);
+// SAFETY: workers only read A and B, and each writes a disjoint block of C
+// (distinct rows/columns or batch elements, whose addresses the callers'
+// contracts make pairwise distinct); the axis tables are shared read-only.
+unsafe impl<X> Send for Shared<X> {}
+// SAFETY: as for Send.
+unsafe impl<X> Sync for Shared<X> {}
+
+impl<X> Shared<X> {
+    /// The wrapped value (a method, so closures capture the whole wrapper
+    /// rather than its non-`Sync` field).
+    fn get(&self) -> &X {
+        &self.0
+    }
+}
+
+/// [`gemm_core`], split across rayon's worker threads for large products:
+/// the longer of M and N is cut into one balanced chunk per thread. Each C
+/// element is computed by the same sequence of operations whatever the
+/// split (K blocking depends on `k` alone), so results do not depend on the
+/// thread count.
+///
+/// # Safety
+/// As [`gemm_core`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_split<T: GemmScalar>(
+    spec: &KernelSpec<T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: Operand<'_, T>,
+    b: Operand<'_, T>,
+    beta: T,
+    c: Out<'_, T>,
+) {
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || m.saturating_mul(n).saturating_mul(k) < PAR_MIN_WORK {
+        // SAFETY: forwarded contract.
+        unsafe { gemm_core(spec, m, n, k, alpha, a, b, beta, c) };
+        return;
+    }
+    // Chunks are whole micro-tiles wide (48 is a multiple of every mr/nr).
+    let len = m.max(n);
+    let chunk = balanced(len, len.div_ceil(threads), 48);
+    let shared = Shared((a, b, c));
+    rayon::scope(|s| {
+        for start in (0..len).step_by(chunk) {
+            let shared = &shared;
+            s.spawn(move |_| {
+                let (a, b, c) = *shared.get();
+                let cnt = chunk.min(len - start);
+                if m >= n {
+                    let (off, cm) = c.m.split_at(start);
+                    let sub = Out {
+                        ptr: c.ptr.wrapping_offset(off),
+                        m: cm,
+                        n: c.n,
+                    };
+                    // SAFETY: rows start..start + cnt of A and C: a disjoint
+                    // slab of C per chunk.
+                    unsafe { gemm_core(spec, cnt, n, k, alpha, block(a, start, 0), b, beta, sub) };
+                } else {
+                    let (off, cn) = c.n.split_at(start);
+                    let sub = Out {
+                        ptr: c.ptr.wrapping_offset(off),
+                        m: c.m,
+                        n: cn,
+                    };
+                    // SAFETY: columns start..start + cnt of B and C: a
+                    // disjoint slab of C per chunk.
+                    unsafe { gemm_core(spec, m, cnt, k, alpha, a, block(b, start, 0), beta, sub) };
+                }
+            });
+        }
+    });
 }
 
 /// An input operand seen as `rows × K`: the M rows of A, or B transposed (its
@@ -775,10 +858,22 @@ impl Contraction {
             0,
         );
         let batch: Vec<BatchDim> = self.batch.iter().copied().filter(|d| d.len != 1).collect();
-        let mut idx = vec![0usize; batch.len()];
-        let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
-        loop {
-            // Only forms addresses; gemm_core dereferences valid indices only.
+        let count: usize = batch.iter().map(|d| d.len).product();
+        // Offsets of batch element `i` (last batch dim fastest).
+        let offsets = |mut i: usize| {
+            let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
+            for d in batch.iter().rev() {
+                let x = (i % d.len) as isize;
+                i /= d.len;
+                oa += x * d.stride_a;
+                ob += x * d.stride_b;
+                oc += x * d.stride_c;
+            }
+            (oa, ob, oc)
+        };
+        let one = |i: usize, split: bool| {
+            let (oa, ob, oc) = offsets(i);
+            // Only forms addresses; the GEMM dereferences valid indices only.
             let ao = Operand {
                 ptr: a.wrapping_offset(oa),
                 rows: am.axis(),
@@ -794,28 +889,25 @@ impl Contraction {
                 m: cm.axis(),
                 n: cn.axis(),
             };
-            // SAFETY: the batch offsets address one valid batch element; the
-            // flattened axes address exactly the group's valid indices.
-            unsafe { gemm_core(spec, m, n, k, alpha, ao, bo, beta, co) };
-            // Odometer step over the batch dims (last fastest).
-            let mut d = batch.len();
-            loop {
-                if d == 0 {
-                    return;
-                }
-                d -= 1;
-                idx[d] += 1;
-                oa += batch[d].stride_a;
-                ob += batch[d].stride_b;
-                oc += batch[d].stride_c;
-                if idx[d] < batch[d].len {
-                    break;
-                }
-                let back = idx[d] as isize;
-                oa -= back * batch[d].stride_a;
-                ob -= back * batch[d].stride_b;
-                oc -= back * batch[d].stride_c;
-                idx[d] = 0;
+            if split {
+                // SAFETY: the batch offsets address one valid batch element;
+                // the flattened axes address exactly the group's indices.
+                unsafe { gemm_split(spec, m, n, k, alpha, ao, bo, beta, co) };
+            } else {
+                // SAFETY: as above.
+                unsafe { gemm_core(spec, m, n, k, alpha, ao, bo, beta, co) };
+            }
+        };
+        let work = count.saturating_mul(m).saturating_mul(n).saturating_mul(k);
+        if count > 1 && rayon::current_num_threads() > 1 && work >= PAR_MIN_WORK {
+            // Independent batch elements, one GEMM each, spread over the
+            // workers; each element's arithmetic is the same on any thread.
+            use rayon::prelude::*;
+            let one = Shared(&one);
+            (0..count).into_par_iter().for_each(|i| one.get()(i, false));
+        } else {
+            for i in 0..count {
+                one(i, true);
             }
         }
     }

@@ -713,3 +713,118 @@ proptest! {
         run_case(spec, (m, n, k), (LAYOUTS[la], LAYOUTS[lb], C_LAYOUTS[lc]), 1.0, 0.0, seed);
     }
 }
+
+/// Runs `f` inside a rayon pool of `threads` workers.
+fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
+}
+
+#[test]
+fn threaded_gemm_is_bitwise_equal_to_single_threaded() {
+    // Above PAR_MIN_WORK, so the 2- and 3-thread runs split the product.
+    let (m, n, k) = (230, 190, 110);
+    assert!(m * n * k >= PAR_MIN_WORK);
+    let mut rng = Rng(21);
+    let a: Vec<f64> = (0..m * k).map(|_| rng.value()).collect();
+    let b: Vec<f64> = (0..k * n).map(|_| rng.value()).collect();
+    let run = |threads: usize, col_major_c: bool| {
+        with_threads(threads, || {
+            let mut c = vec![f64::NAN; m * n];
+            let (rsc, csc) = if col_major_c {
+                (1, m as isize)
+            } else {
+                (n as isize, 1)
+            };
+            // SAFETY: dense buffers of the stated shapes; C's strides are a
+            // permutation of a dense layout.
+            unsafe {
+                gemm(
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    0.0,
+                    c.as_mut_ptr(),
+                    rsc,
+                    csc,
+                )
+            };
+            c
+        })
+    };
+    for col_major_c in [false, true] {
+        let one = run(1, col_major_c);
+        let at = |i: usize, p: usize| a[i * k + p];
+        let bt = |p: usize, j: usize| b[p * n + j];
+        let got = |i: usize, j: usize| {
+            if col_major_c {
+                one[i + j * m]
+            } else {
+                one[i * n + j]
+            }
+        };
+        check(
+            "single-threaded",
+            k,
+            1.0,
+            &at,
+            &bt,
+            0.0,
+            &|_, _| 0.0,
+            &got,
+            (m, n),
+        );
+        for threads in [2, 3] {
+            let many = run(threads, col_major_c);
+            assert!(
+                one.iter()
+                    .zip(&many)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{threads} threads differ"
+            );
+        }
+    }
+}
+
+#[test]
+fn threaded_batches_match_naive_and_single_threaded() {
+    let len = |l| match l {
+        'b' => 6,
+        'i' => 70,
+        'j' => 90,
+        _ => 130,
+    };
+    let (spec, sizes) = contraction_for("bik", "bkj", "bij", &len);
+    let mut rng = Rng(5);
+    let av: Vec<f64> = (0..sizes[0]).map(|_| rng.value()).collect();
+    let bv: Vec<f64> = (0..sizes[1]).map(|_| rng.value()).collect();
+    let mut want = vec![0.0; sizes[2]];
+    naive_contraction(&spec, &av, &bv, 0.0, &mut want, 1.0);
+    let run = |threads| {
+        with_threads(threads, || {
+            let mut got = vec![f64::NAN; sizes[2]];
+            // SAFETY: C-order strides of the operands' shapes.
+            unsafe { spec.run(1.0, av.as_ptr(), bv.as_ptr(), 0.0, got.as_mut_ptr()) };
+            got
+        })
+    };
+    let one = run(1);
+    for (g, w) in one.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-12 * 130.0, "{g} vs {w}");
+    }
+    let two = run(2);
+    assert!(one
+        .iter()
+        .zip(&two)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+}
