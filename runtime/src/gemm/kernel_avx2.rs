@@ -42,6 +42,15 @@ mod x86 {
                 const L: usize = $lanes;
                 let mut acc: [[$v; 2]; NR] = [[$setzero(); 2]; NR];
                 let (mut a, mut b) = (t.a, t.b);
+                if t.rsc == 1 {
+                    // Start fetching the C tile now, so the store at the end
+                    // does not wait on memory (prefetches never fault).
+                    for j in 0..t.cols {
+                        let cp = t.c.wrapping_offset(j as isize * t.csc);
+                        _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
+                        _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
+                    }
+                }
                 // One K loop, instantiated twice: packed B (columns adjacent,
                 // constant displacements) and B read in place (column stride
                 // b_js, typically a K-contiguous operand left unpacked).

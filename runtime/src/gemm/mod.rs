@@ -405,8 +405,9 @@ unsafe fn gemm_core<T: GemmScalar>(
     let size = std::mem::size_of::<T>();
     // A panels are loaded as vectors, so A needs unit-stride rows to be read
     // in place; the kernel reads B through any two strides.
-    let direct_a = a.rows.stride() == Some(1) && is_direct(a, m * k * size, direct_bytes);
-    let direct_b = is_direct(b, n * k * size, direct_bytes);
+    let direct_a = a.rows.stride() == Some(1)
+        && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
+    let direct_b = is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
 
     let mut bufs = PACK_BUFS.with(Cell::take);
     let abuf = bufs.a.reserve::<T>(mc * kc);
