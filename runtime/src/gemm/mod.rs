@@ -30,7 +30,7 @@ use std::cell::Cell;
 use crate::cpu::Isa;
 use crate::Element;
 use blocking::{balanced, Blocking};
-use pack::{pack_panels, Axis};
+use pack::{Axis, PackFn};
 use select::KernelSpec;
 
 /// An element type the GEMM engine multiplies: `f32`, `f64` (vectorised
@@ -77,7 +77,7 @@ impl_scalar_int!(i32, i64);
 
 /// Kernel selection per element type, kept out of the public interface.
 mod select {
-    use super::{Blocking, Tile};
+    use super::{Blocking, PackFn, Tile};
     use crate::cpu::Isa;
 
     /// A selected micro-kernel with its shape and cache blocking (public only
@@ -88,6 +88,8 @@ mod select {
         pub(crate) nr: usize,
         pub(crate) blocking: Blocking,
         pub(crate) kernel: unsafe fn(&Tile<T>),
+        /// Packing compiled for the same instruction set as the kernel.
+        pub(crate) pack: PackFn<T>,
     }
 
     /// Picks the micro-kernel (and its blocking) for an instruction set.
@@ -102,9 +104,11 @@ macro_rules! select_float {
         impl select::Select for $t {
             fn select(isa: Isa) -> KernelSpec<Self> {
                 match isa {
-                    Isa::Avx512 => KernelSpec::of::<$avx512>(),
-                    Isa::Avx2Fma => KernelSpec::of::<$avx2>(),
-                    Isa::Baseline => KernelSpec::of::<kernel_generic::GenericKernel<$t>>(),
+                    Isa::Avx512 => KernelSpec::of::<$avx512>(pack::pack_panels_avx512::<$t>),
+                    Isa::Avx2Fma => KernelSpec::of::<$avx2>(pack::pack_panels_avx2::<$t>),
+                    Isa::Baseline => {
+                        KernelSpec::of::<kernel_generic::GenericKernel<$t>>(pack::pack_panels::<$t>)
+                    }
                 }
             }
         }
@@ -119,7 +123,7 @@ macro_rules! select_generic {
     ($($t:ty),*) => {$(
         impl select::Select for $t {
             fn select(_isa: Isa) -> KernelSpec<Self> {
-                KernelSpec::of::<kernel_generic::GenericKernel<$t>>()
+                KernelSpec::of::<kernel_generic::GenericKernel<$t>>(pack::pack_panels::<$t>)
             }
         }
     )*};
@@ -190,13 +194,14 @@ pub(crate) trait MicroKernel {
 const MAX_TILE: usize = 384;
 
 impl<T: GemmScalar> KernelSpec<T> {
-    fn of<K: MicroKernel<Elem = T>>() -> Self {
+    fn of<K: MicroKernel<Elem = T>>(pack: PackFn<T>) -> Self {
         const { assert!(K::MR * K::NR <= MAX_TILE) };
         KernelSpec {
             mr: K::MR,
             nr: K::NR,
             blocking: blocking::blocking(K::MR, K::NR, std::mem::size_of::<T>()),
             kernel: K::run,
+            pack,
         }
     }
 }
@@ -412,7 +417,6 @@ unsafe fn gemm_core<T: GemmScalar>(
     let mut bufs = PACK_BUFS.with(Cell::take);
     let abuf = bufs.a.reserve::<T>(mc * kc);
     let bbuf = bufs.b.reserve::<T>(nc * kc);
-    let mut ctile = [T::ZERO; MAX_TILE];
 
     for jc in (0..n).step_by(nc) {
         let nb = nc.min(n - jc);
@@ -422,13 +426,13 @@ unsafe fn gemm_core<T: GemmScalar>(
             let bblk = block(b, jc, pc);
             // SAFETY: bblk addresses rows jc.. jc + nb < n and K steps pc..
             // pc + kb ≤ k; bbuf holds nc · kc ≥ ceil(nb/nr)·nr·kb.
-            let b_direct = unsafe { pack_or_tail(bbuf, nr, bblk, nb, kb, direct_b) };
+            let b_direct = unsafe { pack_or_tail(spec.pack, bbuf, nr, bblk, nb, kb, direct_b) };
             for ic in (0..m).step_by(mc) {
                 let mb = mc.min(m - ic);
                 let ablk = block(a, ic, pc);
                 // SAFETY: as for B, with rows ic.. ic + mb < m and abuf of
                 // mc · kc ≥ ceil(mb/mr)·mr·kb elements.
-                let a_direct = unsafe { pack_or_tail(abuf, mr, ablk, mb, kb, direct_a) };
+                let a_direct = unsafe { pack_or_tail(spec.pack, abuf, mr, ablk, mb, kb, direct_a) };
                 for jr in (0..nb).step_by(nr) {
                     let cols = nr.min(nb - jr);
                     let (bp, bks, bjs) = panel(bbuf, bblk, jr, nr, kb, cols, b_direct);
@@ -465,6 +469,9 @@ unsafe fn gemm_core<T: GemmScalar>(
                         } else {
                             // C rows or columns are a table: let the kernel
                             // fill a local column-major tile, then scatter.
+                            // (Only here: zeroing it per call would cost
+                            // small batched products a visible memset.)
+                            let mut ctile = [T::ZERO; MAX_TILE];
                             t.c = ctile.as_mut_ptr();
                             (t.rsc, t.csc, t.rows, t.cols) = (1, mr as isize, mr, nr);
                             (t.alpha, t.beta) = (T::ONE, T::ZERO);
@@ -525,6 +532,7 @@ fn block<'a, T>(op: Operand<'a, T>, r0: usize, p0: usize) -> Operand<'a, T> {
 /// `blk` must be valid for `len` rows and `kb` K steps; `buf` must hold
 /// `ceil(len / w) · w · kb` elements.
 unsafe fn pack_or_tail<T: GemmScalar>(
+    pack: PackFn<T>,
     buf: *mut T,
     w: usize,
     blk: Operand<'_, T>,
@@ -538,12 +546,12 @@ unsafe fn pack_or_tail<T: GemmScalar>(
             let tail = block(blk, full, 0);
             // SAFETY: rows full..len are valid; the single tail panel is
             // w · kb elements, within buf.
-            unsafe { pack_panels(buf, w, tail.ptr, len - full, tail.rows, kb, tail.ks) };
+            unsafe { pack(buf, w, tail.ptr, len - full, tail.rows, kb, tail.ks) };
         }
         blk.ks.stride().zip(blk.rows.stride())
     } else {
         // SAFETY: forwarded contract.
-        unsafe { pack_panels(buf, w, blk.ptr, len, blk.rows, kb, blk.ks) };
+        unsafe { pack(buf, w, blk.ptr, len, blk.rows, kb, blk.ks) };
         None
     }
 }

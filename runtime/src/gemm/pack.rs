@@ -58,6 +58,9 @@ impl<'a> Axis<'a> {
     }
 }
 
+/// The signature shared by the `pack_panels*` variants.
+pub(crate) type PackFn<T> = unsafe fn(*mut T, usize, *const T, usize, Axis<'_>, usize, Axis<'_>);
+
 /// Packs `len` rows × `kb` K steps of `src` into `w`-wide zero-padded panels
 /// (layout in the module doc).
 ///
@@ -74,17 +77,76 @@ pub(crate) unsafe fn pack_panels<T: GemmScalar>(
     kb: usize,
     ks: Axis<'_>,
 ) {
+    // SAFETY: forwarded contract.
+    unsafe { pack_dispatch::<T, false>(dst, w, src, len, rows, kb, ks) }
+}
+
+/// [`pack_panels`] compiled for AVX2, so the copies and block transposes
+/// use 256-bit vectors.
+///
+/// # Safety
+/// As [`pack_panels`]; the CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn pack_panels_avx2<T: GemmScalar>(
+    dst: *mut T,
+    w: usize,
+    src: *const T,
+    len: usize,
+    rows: Axis<'_>,
+    kb: usize,
+    ks: Axis<'_>,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { pack_dispatch::<T, false>(dst, w, src, len, rows, kb, ks) }
+}
+
+/// [`pack_panels`] compiled for AVX-512.
+///
+/// # Safety
+/// As [`pack_panels`]; the CPU must support AVX-512 F/VL/DQ/BW.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+pub(crate) unsafe fn pack_panels_avx512<T: GemmScalar>(
+    dst: *mut T,
+    w: usize,
+    src: *const T,
+    len: usize,
+    rows: Axis<'_>,
+    kb: usize,
+    ks: Axis<'_>,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { pack_dispatch::<T, true>(dst, w, src, len, rows, kb, ks) }
+}
+
+/// The body of every `pack_panels*` variant (inlined into each, so it is
+/// compiled for that variant's instruction set). `X512`: the caller runs
+/// with AVX-512, so transposed operands use the register transposes.
+///
+/// # Safety
+/// As [`pack_panels`], and `X512` only on a CPU with AVX-512F.
+#[inline(always)]
+unsafe fn pack_dispatch<T: GemmScalar, const X512: bool>(
+    dst: *mut T,
+    w: usize,
+    src: *const T,
+    len: usize,
+    rows: Axis<'_>,
+    kb: usize,
+    ks: Axis<'_>,
+) {
     // Monomorphise the panel widths the kernels use, so the per-K-step copies
     // become fixed-size vector moves instead of loops or memcpy calls.
     // SAFETY (all arms): forwarded contract, with W == w.
     unsafe {
         match w {
-            4 => pack_width::<T, 4>(dst, src, len, rows, kb, ks),
-            6 => pack_width::<T, 6>(dst, src, len, rows, kb, ks),
-            8 => pack_width::<T, 8>(dst, src, len, rows, kb, ks),
-            12 => pack_width::<T, 12>(dst, src, len, rows, kb, ks),
-            16 => pack_width::<T, 16>(dst, src, len, rows, kb, ks),
-            32 => pack_width::<T, 32>(dst, src, len, rows, kb, ks),
+            4 => pack_width::<T, 4, X512>(dst, src, len, rows, kb, ks),
+            6 => pack_width::<T, 6, X512>(dst, src, len, rows, kb, ks),
+            8 => pack_width::<T, 8, X512>(dst, src, len, rows, kb, ks),
+            12 => pack_width::<T, 12, X512>(dst, src, len, rows, kb, ks),
+            16 => pack_width::<T, 16, X512>(dst, src, len, rows, kb, ks),
+            32 => pack_width::<T, 32, X512>(dst, src, len, rows, kb, ks),
             _ => pack_any(dst, w, src, len, rows, kb, ks),
         }
     }
@@ -94,8 +156,8 @@ pub(crate) unsafe fn pack_panels<T: GemmScalar>(
 ///
 /// # Safety
 /// As [`pack_panels`] with `w = W`.
-#[inline(never)]
-unsafe fn pack_width<T: GemmScalar, const W: usize>(
+#[inline(always)]
+unsafe fn pack_width<T: GemmScalar, const W: usize, const X512: bool>(
     dst: *mut T,
     src: *const T,
     len: usize,
@@ -133,12 +195,23 @@ unsafe fn pack_width<T: GemmScalar, const W: usize>(
             };
         }
     } else if let (Axis::Strided(sr), Axis::Strided(1)) = (rows, ks) {
-        // K contiguous (a transposed operand): read W rows side by side along
-        // K, writing one W-wide group per K step.
+        // K contiguous (a transposed operand): with AVX-512, whole 16×16
+        // (f32) or 8×8 (f64) blocks go through register transposes; the
+        // rest reads W rows side by side, one W-wide group per K step.
         for q in 0..full {
             // SAFETY: rows q·W.. q·W + W < len are valid; panel q in dst.
             let (s, d) = unsafe { (src.offset((q * W) as isize * sr), dst.add(q * kb * W)) };
-            for p in 0..kb {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: X512 promises AVX-512F; rows < W and K steps < kb of
+            // this panel are valid.
+            let kdone = if X512 {
+                unsafe { x86::transpose_blocks::<T, W>(s, sr, d, kb) }
+            } else {
+                0
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let kdone = 0;
+            for p in kdone..kb {
                 let group: [T; W] = std::array::from_fn(|r| {
                     // SAFETY: row r < W of this panel, K step p < kb.
                     unsafe { *s.offset(r as isize * sr + p as isize) }
@@ -268,9 +341,194 @@ fn zero_tail<T: GemmScalar>(dst: *mut T, w: usize, cnt: usize, kb: usize) {
     }
 }
 
+/// Register transposes for packing K-contiguous operands with AVX-512.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    // The AVX-512 intrinsics need Rust 1.89 (see kernel_avx512.rs).
+    #![allow(clippy::incompatible_msrv)]
+
+    use std::arch::x86_64::*;
+
+    use super::super::GemmScalar;
+    use crate::DType;
+
+    /// Transposes the leading whole blocks of K steps of one `W`-row panel
+    /// (source rows `sr` apart, K contiguous) into `d` (`d[p·W + r]`), and
+    /// returns how many K steps were done (0 when `T`/`W` have no block
+    /// transpose).
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F; rows `< W` and K steps `< kb` at `s` are
+    /// readable; `d` holds `kb · W` elements.
+    #[inline(always)]
+    pub(super) unsafe fn transpose_blocks<T: GemmScalar, const W: usize>(
+        s: *const T,
+        sr: isize,
+        d: *mut T,
+        kb: usize,
+    ) -> usize {
+        match T::DTYPE {
+            DType::F32 if W % 16 == 0 => {
+                let (s, d) = (s as *const f32, d as *mut f32);
+                let kdone = kb / 16 * 16;
+                for p0 in (0..kdone).step_by(16) {
+                    for r0 in (0..W).step_by(16) {
+                        // SAFETY: T is f32 (Element is sealed, the tag is
+                        // unique); rows r0..r0 + 16 ≤ W and K steps p0..p0 +
+                        // 16 ≤ kb; the destination block is inside d.
+                        unsafe {
+                            t16x16_f32(
+                                s.offset(r0 as isize * sr).add(p0),
+                                sr,
+                                d.add(p0 * W + r0),
+                                W,
+                            )
+                        };
+                    }
+                }
+                kdone
+            }
+            DType::F64 if W % 8 == 0 => {
+                let (s, d) = (s as *const f64, d as *mut f64);
+                let kdone = kb / 8 * 8;
+                for p0 in (0..kdone).step_by(8) {
+                    for r0 in (0..W).step_by(8) {
+                        // SAFETY: as above, for f64 and 8 × 8 blocks.
+                        unsafe {
+                            t8x8_f64(
+                                s.offset(r0 as isize * sr).add(p0),
+                                sr,
+                                d.add(p0 * W + r0),
+                                W,
+                            )
+                        };
+                    }
+                }
+                kdone
+            }
+            _ => 0,
+        }
+    }
+
+    /// Gathers lane `l` (128 bits) of `x[0..4]` for each `l` into four
+    /// vectors: the last two stages of a 4×4-lane transpose. Returns
+    /// `[x0.l0 x1.l0 x2.l0 x3.l0]`, then lanes 1, 2 and 3.
+    #[target_feature(enable = "avx512f")]
+    fn lanes4(x: [__m512; 4]) -> [__m512; 4] {
+        let p = _mm512_shuffle_f32x4::<0x44>(x[0], x[1]);
+        let q = _mm512_shuffle_f32x4::<0xEE>(x[0], x[1]);
+        let r = _mm512_shuffle_f32x4::<0x44>(x[2], x[3]);
+        let s = _mm512_shuffle_f32x4::<0xEE>(x[2], x[3]);
+        [
+            _mm512_shuffle_f32x4::<0x88>(p, r),
+            _mm512_shuffle_f32x4::<0xDD>(p, r),
+            _mm512_shuffle_f32x4::<0x88>(q, s),
+            _mm512_shuffle_f32x4::<0xDD>(q, s),
+        ]
+    }
+
+    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 16`.
+    ///
+    /// # Safety
+    /// AVX-512F; 16 rows of 16 readable floats at `s`, `sr` apart; 16 rows
+    /// of 16 writable floats at `d`, `ld` apart.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn t16x16_f32(s: *const f32, sr: isize, d: *mut f32, ld: usize) {
+        // SAFETY: row r < 16 holds 16 readable floats.
+        let r: [__m512; 16] =
+            std::array::from_fn(|i| unsafe { _mm512_loadu_ps(s.offset(i as isize * sr)) });
+        // Within each 128-bit lane: pairs of rows interleaved.
+        let t: [__m512; 16] = std::array::from_fn(|i| {
+            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        // u[4j + m], lane l: rows 4j..4j + 4 at K step 4l + m.
+        let u: [__m512; 16] = std::array::from_fn(|i| {
+            let (j, m) = (i / 4, i % 4);
+            let (a, b) = (t[4 * j + m / 2], t[4 * j + 2 + m / 2]);
+            if m % 2 == 0 {
+                _mm512_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm512_shuffle_ps::<0xEE>(a, b)
+            }
+        });
+        for m in 0..4 {
+            let out = lanes4([u[m], u[4 + m], u[8 + m], u[12 + m]]);
+            for (l, v) in out.into_iter().enumerate() {
+                // SAFETY: K step 4l + m < 16 is a writable row of d.
+                unsafe { _mm512_storeu_ps(d.add((4 * l + m) * ld), v) };
+            }
+        }
+    }
+
+    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 8`.
+    ///
+    /// # Safety
+    /// AVX-512F; 8 rows of 8 readable doubles at `s`, `sr` apart; 8 rows of
+    /// 8 writable doubles at `d`, `ld` apart.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn t8x8_f64(s: *const f64, sr: isize, d: *mut f64, ld: usize) {
+        // SAFETY: row r < 8 holds 8 readable doubles.
+        let r: [__m512d; 8] =
+            std::array::from_fn(|i| unsafe { _mm512_loadu_pd(s.offset(i as isize * sr)) });
+        // t[2i + m], lane l: rows 2i, 2i + 1 at K step 2l + m.
+        let t: [__m512; 8] = std::array::from_fn(|i| {
+            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            _mm512_castpd_ps(if i % 2 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            })
+        });
+        for m in 0..2 {
+            let out = lanes4([t[m], t[2 + m], t[4 + m], t[6 + m]]);
+            for (l, v) in out.into_iter().enumerate() {
+                // SAFETY: K step 2l + m < 8 is a writable row of d.
+                unsafe { _mm512_storeu_pd(d.add((2 * l + m) * ld), _mm512_castps_pd(v)) };
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The AVX-512 variant (register transposes for K-contiguous operands)
+    /// must produce exactly the portable layout, for f32 and f64, widths
+    /// with and without block transposes, and ragged K and row counts.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_transposing_pack_matches_portable() {
+        if !is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        fn check<T: GemmScalar>(w: usize) {
+            let (len, kb, sr) = (2 * w + 3, 37, 41);
+            let src: Vec<T> = (0..len * sr as usize)
+                .map(|x| T::from_f64((x % 1000) as f64))
+                .collect();
+            let size = len.div_ceil(w) * w * kb;
+            let (mut want, mut got) = (vec![T::ONE; size], vec![T::ZERO; size]);
+            let (rows, ks) = (Axis::Strided(sr), Axis::Strided(1));
+            // SAFETY: rows < len at stride sr and K steps < kb ≤ sr lie in
+            // src; both outputs hold ceil(len / w)·w·kb elements; the CPU
+            // has AVX-512 (checked above).
+            unsafe {
+                pack_panels(want.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
+                pack_panels_avx512(got.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
+            }
+            assert!(want == got, "{:?} w {w}", T::DTYPE);
+        }
+        for w in [12, 16, 32] {
+            check::<f32>(w);
+            check::<f64>(w);
+        }
+    }
 
     #[test]
     fn panels_hold_rows_contiguously_and_zero_pad() {
