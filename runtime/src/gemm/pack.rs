@@ -195,9 +195,10 @@ unsafe fn pack_width<T: GemmScalar, const W: usize, const X512: bool>(
             };
         }
     } else if let (Axis::Strided(sr), Axis::Strided(1)) = (rows, ks) {
-        // K contiguous (a transposed operand): with AVX-512, whole 16×16
-        // (f32) or 8×8 (f64) blocks go through register transposes; the
-        // rest reads W rows side by side, one W-wide group per K step.
+        // K contiguous (a transposed operand): with AVX-512, K steps in
+        // whole blocks of 16 (f32) or 8 (f64) go through register transposes
+        // of up to 16 or 8 rows; the rest reads W rows side by side, one
+        // W-wide group per K step.
         for q in 0..full {
             // SAFETY: rows q·W.. q·W + W < len are valid; panel q in dst.
             let (s, d) = unsafe { (src.offset((q * W) as isize * sr), dst.add(q * kb * W)) };
@@ -354,8 +355,7 @@ mod x86 {
 
     /// Transposes the leading whole blocks of K steps of one `W`-row panel
     /// (source rows `sr` apart, K contiguous) into `d` (`d[p·W + r]`), and
-    /// returns how many K steps were done (0 when `T`/`W` have no block
-    /// transpose).
+    /// returns how many K steps were done (0 for integer types).
     ///
     /// # Safety
     /// The CPU supports AVX-512F; rows `< W` and K steps `< kb` at `s` are
@@ -368,31 +368,34 @@ mod x86 {
         kb: usize,
     ) -> usize {
         match T::DTYPE {
-            DType::F32 if W % 16 == 0 => {
+            DType::F32 => {
                 let (s, d) = (s as *const f32, d as *mut f32);
                 let kdone = kb / 16 * 16;
                 for p0 in (0..kdone).step_by(16) {
                     for r0 in (0..W).step_by(16) {
+                        let rows = (W - r0).min(16);
                         // SAFETY: T is f32 (Element is sealed, the tag is
-                        // unique); rows r0..r0 + 16 ≤ W and K steps p0..p0 +
-                        // 16 ≤ kb; the destination block is inside d.
+                        // unique); rows r0..r0 + rows ≤ W and K steps p0..p0
+                        // + 16 ≤ kb; the destination block is inside d.
                         unsafe {
                             t16x16_f32(
                                 s.offset(r0 as isize * sr).add(p0),
                                 sr,
                                 d.add(p0 * W + r0),
                                 W,
+                                rows,
                             )
                         };
                     }
                 }
                 kdone
             }
-            DType::F64 if W % 8 == 0 => {
+            DType::F64 => {
                 let (s, d) = (s as *const f64, d as *mut f64);
                 let kdone = kb / 8 * 8;
                 for p0 in (0..kdone).step_by(8) {
                     for r0 in (0..W).step_by(8) {
+                        let rows = (W - r0).min(8);
                         // SAFETY: as above, for f64 and 8 × 8 blocks.
                         unsafe {
                             t8x8_f64(
@@ -400,6 +403,7 @@ mod x86 {
                                 sr,
                                 d.add(p0 * W + r0),
                                 W,
+                                rows,
                             )
                         };
                     }
@@ -427,16 +431,22 @@ mod x86 {
         ]
     }
 
-    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 16`.
+    /// `d[k·ld + r] = s[r·sr + k]` for `r < rows ≤ 16`, `k < 16`.
     ///
     /// # Safety
-    /// AVX-512F; 16 rows of 16 readable floats at `s`, `sr` apart; 16 rows
-    /// of 16 writable floats at `d`, `ld` apart.
+    /// AVX-512F; `rows` rows of 16 readable floats at `s`, `sr` apart; 16
+    /// rows of `rows` writable floats at `d`, `ld` apart.
     #[target_feature(enable = "avx512f")]
-    unsafe fn t16x16_f32(s: *const f32, sr: isize, d: *mut f32, ld: usize) {
-        // SAFETY: row r < 16 holds 16 readable floats.
-        let r: [__m512; 16] =
-            std::array::from_fn(|i| unsafe { _mm512_loadu_ps(s.offset(i as isize * sr)) });
+    unsafe fn t16x16_f32(s: *const f32, sr: isize, d: *mut f32, ld: usize, rows: usize) {
+        let r: [__m512; 16] = std::array::from_fn(|i| {
+            if i < rows {
+                // SAFETY: row i < rows holds 16 readable floats.
+                unsafe { _mm512_loadu_ps(s.offset(i as isize * sr)) }
+            } else {
+                _mm512_setzero_ps()
+            }
+        });
+        let mask: __mmask16 = if rows == 16 { !0 } else { (1 << rows) - 1 };
         // Within each 128-bit lane: pairs of rows interleaved.
         let t: [__m512; 16] = std::array::from_fn(|i| {
             let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
@@ -459,22 +469,29 @@ mod x86 {
         for m in 0..4 {
             let out = lanes4([u[m], u[4 + m], u[8 + m], u[12 + m]]);
             for (l, v) in out.into_iter().enumerate() {
-                // SAFETY: K step 4l + m < 16 is a writable row of d.
-                unsafe { _mm512_storeu_ps(d.add((4 * l + m) * ld), v) };
+                // SAFETY: K step 4l + m < 16 is a row of d; only its first
+                // `rows` lanes are written.
+                unsafe { _mm512_mask_storeu_ps(d.add((4 * l + m) * ld), mask, v) };
             }
         }
     }
 
-    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 8`.
+    /// `d[k·ld + r] = s[r·sr + k]` for `r < rows ≤ 8`, `k < 8`.
     ///
     /// # Safety
-    /// AVX-512F; 8 rows of 8 readable doubles at `s`, `sr` apart; 8 rows of
-    /// 8 writable doubles at `d`, `ld` apart.
+    /// AVX-512F; `rows` rows of 8 readable doubles at `s`, `sr` apart; 8
+    /// rows of `rows` writable doubles at `d`, `ld` apart.
     #[target_feature(enable = "avx512f")]
-    unsafe fn t8x8_f64(s: *const f64, sr: isize, d: *mut f64, ld: usize) {
-        // SAFETY: row r < 8 holds 8 readable doubles.
-        let r: [__m512d; 8] =
-            std::array::from_fn(|i| unsafe { _mm512_loadu_pd(s.offset(i as isize * sr)) });
+    unsafe fn t8x8_f64(s: *const f64, sr: isize, d: *mut f64, ld: usize, rows: usize) {
+        let r: [__m512d; 8] = std::array::from_fn(|i| {
+            if i < rows {
+                // SAFETY: row i < rows holds 8 readable doubles.
+                unsafe { _mm512_loadu_pd(s.offset(i as isize * sr)) }
+            } else {
+                _mm512_setzero_pd()
+            }
+        });
+        let mask: __mmask8 = if rows == 8 { !0 } else { (1 << rows) - 1 };
         // t[2i + m], lane l: rows 2i, 2i + 1 at K step 2l + m.
         let t: [__m512; 8] = std::array::from_fn(|i| {
             let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
@@ -487,8 +504,11 @@ mod x86 {
         for m in 0..2 {
             let out = lanes4([t[m], t[2 + m], t[4 + m], t[6 + m]]);
             for (l, v) in out.into_iter().enumerate() {
-                // SAFETY: K step 2l + m < 8 is a writable row of d.
-                unsafe { _mm512_storeu_pd(d.add((2 * l + m) * ld), _mm512_castps_pd(v)) };
+                // SAFETY: K step 2l + m < 8 is a row of d; only its first
+                // `rows` lanes are written.
+                unsafe {
+                    _mm512_mask_storeu_pd(d.add((2 * l + m) * ld), mask, _mm512_castps_pd(v))
+                };
             }
         }
     }
@@ -524,7 +544,7 @@ mod tests {
             }
             assert!(want == got, "{:?} w {w}", T::DTYPE);
         }
-        for w in [12, 16, 32] {
+        for w in [4, 6, 8, 12, 16, 32] {
             check::<f32>(w);
             check::<f64>(w);
         }
