@@ -7,14 +7,26 @@
 //!
 //! The algorithm is the BLIS 5-loop nest (`jc` over `nc` columns of B, `pc`
 //! over `kc` steps of K, `ic` over `mc` rows of A, then `jr`/`ir` over micro
-//! tiles). Operand blocks are packed ([`pack`]) into contiguous zero-padded
-//! micro-panels sized by [`blocking`], and a register-blocked micro-kernel
-//! ([`MicroKernel`]) computes one `mr × nr` tile of C per call. The kernel is
-//! chosen once per call from [`crate::cpu::isa`]: AVX-512 (`kernel_avx512`),
-//! AVX2+FMA (`kernel_avx2`) or portable (`kernel_generic`, also the integer
-//! kernel). Small operands that are already unit-stride along the panel
-//! direction are read in place instead of packed, and the packing buffers are
-//! thread-local and reused, so batched small products pay little overhead.
+//! tiles). Operand blocks are packed (`pack.rs`) into contiguous zero-padded
+//! micro-panels sized by `blocking.rs`, and a register-blocked micro-kernel
+//! (the `MicroKernel` trait) computes one `mr × nr` tile of C per call.
+//!
+//! The kernel is chosen once per call from [`crate::cpu::isa`]: AVX-512
+//! (`kernel_avx512.rs`), AVX2+FMA (`kernel_avx2.rs`) or portable
+//! (`kernel_generic.rs`, also the integer kernel); packing is compiled for the
+//! same instruction set, with AVX-512 register transposes for K-contiguous
+//! operands. C is stored fastest with unit row stride, so a product whose C
+//! columns are the tighter direction is computed as `Cᵀ = Bᵀ·Aᵀ`.
+//!
+//! Small problems: operands that fit in cache are read in place instead of
+//! packed (A when its rows are unit-stride, B with any strides), only ragged
+//! edge panels are packed, and the packing buffers are thread-local, 64-byte
+//! aligned and reused, so batched small products pay little overhead.
+//!
+//! Threads: above about 4M multiply-adds, independent batch elements, or else
+//! slabs of M or N, are spread over rayon's pool. Every C element is computed
+//! by the same operations on any split, so results are bitwise identical for
+//! any thread count (`RAYON_NUM_THREADS=1` runs everything on the caller).
 
 mod blocking;
 mod kernel_avx2;
