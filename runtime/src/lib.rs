@@ -9,6 +9,7 @@
 //! - [`copy`]: layout-changing copies, cache-blocked for transposes.
 //! - [`alloc`]: aligned buffers with huge-page advice for fresh outputs.
 //! - [`cpu`]: which SIMD level the hot loops may use.
+//! - [`gemm`]: packed, register-blocked matrix products (BLIS-style).
 //! - [`vmath`]: vectorised transcendental functions for fused kernels.
 
 pub mod alloc;
@@ -18,6 +19,7 @@ pub mod cpu;
 mod display;
 pub mod element;
 pub mod error;
+pub mod gemm;
 pub mod geometry;
 pub mod layout;
 #[cfg(feature = "ndarray")]

@@ -1,0 +1,160 @@
+//! AVX2 + FMA micro-kernels: `8 × 6` for f64 and `16 × 6` for f32.
+//!
+//! Two vectors tall and 6 columns wide: 12 accumulators, two A registers and
+//! one broadcast out of the 16 ymm registers (the Haswell shape BLIS uses).
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2F32, Avx2F64};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::super::{store_tile_general, MicroKernel, Tile};
+
+    const NR: usize = 6;
+
+    macro_rules! avx2_kernel {
+        (
+            $kernel:ident, $inner:ident, $t:ty, $v:ty, $lanes:expr, $int:ty,
+            $setzero:ident, $loadu:ident, $set1:ident, $fmadd:ident, $mul:ident,
+            $maskload:ident, $maskstore:ident, $storeu:ident
+        ) => {
+            #[doc = concat!("AVX2+FMA kernel for `", stringify!($t), "`: ")]
+            #[doc = concat!("`", stringify!($lanes), " · 2 × 6` tile.")]
+            pub(crate) struct $kernel;
+
+            impl MicroKernel for $kernel {
+                type Elem = $t;
+                const MR: usize = 2 * $lanes;
+                const NR: usize = NR;
+
+                unsafe fn run(t: &Tile<$t>) {
+                    // SAFETY: this kernel is only selected when cpu::isa()
+                    // reports AVX2+FMA or better; the caller upholds the tile
+                    // contract.
+                    unsafe { $inner(t) }
+                }
+            }
+
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn $inner(t: &Tile<$t>) {
+                const L: usize = $lanes;
+                let mut acc: [[$v; 2]; NR] = [[$setzero(); 2]; NR];
+                let (mut a, mut b) = (t.a, t.b);
+                if t.rsc == 1 {
+                    // Start fetching the C tile now, so the store at the end
+                    // does not wait on memory (prefetches never fault).
+                    for j in 0..t.cols {
+                        let cp = t.c.wrapping_offset(j as isize * t.csc);
+                        _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
+                        _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
+                    }
+                }
+                // One K loop, instantiated twice: packed B (columns adjacent,
+                // constant displacements) and B read in place (column stride
+                // b_js, typically a K-contiguous operand left unpacked).
+                macro_rules! k_loop {
+                    ($js:expr) => {
+                        for _ in 0..t.k {
+                            // SAFETY: per the contract, a has 2·L readable
+                            // elements and b + j·b_js is readable for j < NR
+                            // at every K step.
+                            unsafe {
+                                let a0 = $loadu(a);
+                                let a1 = $loadu(a.add(L));
+                                for j in 0..NR {
+                                    let bj = $set1(*b.offset(j as isize * $js));
+                                    acc[j][0] = $fmadd(a0, bj, acc[j][0]);
+                                    acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                                }
+                                a = a.offset(t.a_ks);
+                                b = b.offset(t.b_ks);
+                            }
+                        }
+                    };
+                }
+                if t.b_js == 1 {
+                    k_loop!(1);
+                } else {
+                    k_loop!(t.b_js);
+                }
+                let alpha = $set1(t.alpha);
+                if t.rsc == 1 {
+                    let beta = $set1(t.beta);
+                    let read_c = t.beta != 0 as $t;
+                    let mut masks = [_mm256_setzero_si256(); 2];
+                    for (v, m) in masks.iter_mut().enumerate() {
+                        let lanes: [$int; L] =
+                            std::array::from_fn(|i| if v * L + i < t.rows { -1 } else { 0 });
+                        // SAFETY: lanes is L integers = 32 bytes, one ymm.
+                        *m = unsafe { _mm256_loadu_si256(lanes.as_ptr() as *const __m256i) };
+                    }
+                    for (j, col) in acc.iter().enumerate().take(t.cols) {
+                        for (v, &x) in col.iter().enumerate() {
+                            if v * L >= t.rows {
+                                break;
+                            }
+                            // SAFETY: column j < cols; only lanes for rows <
+                            // t.rows are enabled, so every touched element is
+                            // inside the C tile (maskload/maskstore never
+                            // access disabled lanes).
+                            unsafe {
+                                let cp = t.c.offset(j as isize * t.csc).add(v * L);
+                                let mut r = $mul(x, alpha);
+                                if read_c {
+                                    r = $fmadd($maskload(cp, masks[v]), beta, r);
+                                }
+                                $maskstore(cp, masks[v], r);
+                            }
+                        }
+                    }
+                } else {
+                    let mut buf = [0 as $t; 2 * L * NR];
+                    for (j, col) in acc.iter().enumerate() {
+                        for (v, &x) in col.iter().enumerate() {
+                            // SAFETY: (j·2 + v)·L + L ≤ 2·L·NR, inside buf.
+                            unsafe { $storeu(buf.as_mut_ptr().add((2 * j + v) * L), x) };
+                        }
+                    }
+                    // SAFETY: buf is a column-major 2L × NR tile; the C tile is
+                    // valid by the contract.
+                    unsafe { store_tile_general(t, buf.as_ptr(), 2 * L) };
+                }
+            }
+        };
+    }
+
+    avx2_kernel!(
+        Avx2F64,
+        kernel_f64,
+        f64,
+        __m256d,
+        4,
+        i64,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_set1_pd,
+        _mm256_fmadd_pd,
+        _mm256_mul_pd,
+        _mm256_maskload_pd,
+        _mm256_maskstore_pd,
+        _mm256_storeu_pd
+    );
+    avx2_kernel!(
+        Avx2F32,
+        kernel_f32,
+        f32,
+        __m256,
+        8,
+        i32,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps,
+        _mm256_maskload_ps,
+        _mm256_maskstore_ps,
+        _mm256_storeu_ps
+    );
+}
