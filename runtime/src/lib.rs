@@ -9,9 +9,11 @@
 //! - [`copy`]: layout-changing copies, cache-blocked for transposes.
 //! - [`alloc`]: aligned buffers with huge-page advice for fresh outputs.
 //! - [`cpu`]: which SIMD level the hot loops may use.
+//! - [`sop`]: sum-of-products loop nests (every einsum step but GEMM).
 
 pub mod alloc;
 pub mod array;
+mod as_view;
 pub mod copy;
 pub mod cpu;
 mod display;
@@ -22,10 +24,12 @@ pub mod layout;
 pub mod npy;
 pub mod random;
 pub mod slice;
+pub mod sop;
 pub mod transpose;
 pub mod view;
 
 pub use array::Array;
+pub use as_view::AsArrayView;
 pub use element::{DType, Element};
 pub use error::Error;
 pub use layout::{broadcast_shapes, Order};
