@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use einkern::{random, Array};
+use einkern::{einsum, random, Array, Element};
 
 struct Harness {
     reps: usize,
@@ -64,6 +64,10 @@ impl Harness {
 }
 
 fn rand_f64(shape: &[usize], seed: u64) -> Array<f64> {
+    rand_t(shape, seed)
+}
+
+fn rand_t<T: Element>(shape: &[usize], seed: u64) -> Array<T> {
     random::uniform(shape, 0.0, 1.0, seed).expect("valid bounds")
 }
 
@@ -98,6 +102,69 @@ fn main() {
         let mut out = Array::<f64>::zeros(&[4096, 4096]);
         h.row("transpose_f64_4096", "einkern(into)", || {
             out.view_mut().assign(&a.t()).expect("same shape")
+        });
+    }
+
+    // einsum rows: peer `einkern` is the `einsum!` macro, output allocated
+    // inside the timed call.
+    if h.wants("trace_f64_4096") {
+        let a = rand_f64(&[4096, 4096], 3);
+        h.row("trace_f64_4096", "einkern", || einsum!("ii->", &a));
+    }
+    if h.wants("rowsum_f64_4096") {
+        let a = rand_f64(&[4096, 4096], 4);
+        h.row("rowsum_f64_4096", "einkern", || einsum!("ij->i", &a));
+    }
+    if h.wants("colsum_f64_4096") {
+        let a = rand_f64(&[4096, 4096], 5);
+        h.row("colsum_f64_4096", "einkern", || einsum!("ij->j", &a));
+    }
+    if h.wants("outer_f64_4096") {
+        let (x, y) = (rand_f64(&[4096], 6), rand_f64(&[4096], 7));
+        h.row("outer_f64_4096", "einkern", || einsum!("i,j->ij", &x, &y));
+    }
+    if h.wants("dot_f64_10M") {
+        let (x, y) = (rand_f64(&[N10M], 8), rand_f64(&[N10M], 9));
+        h.row("dot_f64_10M", "einkern", || einsum!("i,i->", &x, &y));
+    }
+    if h.wants("matmul_f64_512") {
+        let (a, b) = (rand_f64(&[512, 512], 10), rand_f64(&[512, 512], 11));
+        h.row("matmul_f64_512", "einkern", || einsum!("ij,jk->ik", &a, &b));
+    }
+    if h.wants("matmul_f32_1024") {
+        let a = rand_t::<f32>(&[1024, 1024], 12);
+        let b = rand_t::<f32>(&[1024, 1024], 13);
+        h.row("matmul_f32_1024", "einkern", || {
+            einsum!("ij,jk->ik", &a, &b)
+        });
+    }
+    if h.wants("bmm_f32_64x64") {
+        let a = rand_t::<f32>(&[256, 64, 64], 14);
+        let b = rand_t::<f32>(&[256, 64, 64], 15);
+        h.row("bmm_f32_64x64", "einkern", || {
+            einsum!("bij,bjk->bik", &a, &b)
+        });
+    }
+    if h.wants("attn_scores_f32") {
+        let q = rand_t::<f32>(&[4, 8, 128, 64], 16);
+        let k = rand_t::<f32>(&[4, 8, 128, 64], 17);
+        h.row("attn_scores_f32", "einkern", || {
+            einsum!("bhqd,bhkd->bhqk", &q, &k)
+        });
+    }
+    if h.wants("chain3_f64") {
+        let a = rand_f64(&[64, 1024], 18);
+        let b = rand_f64(&[1024, 1024], 19);
+        let c = rand_f64(&[1024, 64], 20);
+        h.row("chain3_f64", "einkern", || {
+            einsum!("ij,jk,kl->il", &a, &b, &c)
+        });
+    }
+    if h.wants("tensor4_f64") {
+        let a = rand_f64(&[24, 24, 24, 24], 21);
+        let b = rand_f64(&[24, 24, 24, 24], 22);
+        h.row("tensor4_f64", "einkern", || {
+            einsum!("abcd,cdef->abef", &a, &b)
         });
     }
 }

@@ -3,3 +3,30 @@
 //! Thin shells: each macro turns syn syntax into einkern's IR, asks
 //! einkern-codegen to plan and lower it, and turns any error into a
 //! `compile_error!` at the offending span.
+
+use proc_macro::TokenStream;
+
+mod einsum;
+
+/// `einsum!("spec", a, b, ...)` evaluates an einsum and returns `Array<T>`,
+/// panicking with the error's message if the shapes do not fit.
+///
+/// The subscript string is parsed at compile time (NumPy's grammar, implicit
+/// output, `...`); a malformed string or a wrong operand count is a compile
+/// error pointing at the string. Operands may be `&Array<T>`, `ArrayView<T>`
+/// or `&ArrayView<T>`.
+///
+/// ```ignore
+/// let c = einkern::einsum!("bij,bjk->bik", &a, &b);
+/// ```
+#[proc_macro]
+pub fn einsum(input: TokenStream) -> TokenStream {
+    einsum::expand(input.into(), einsum::OnError::Panic).into()
+}
+
+/// `try_einsum!("spec", a, b, ...)`: as [`einsum!`], returning
+/// `Result<Array<T>, Error>` instead of panicking on bad shapes.
+#[proc_macro]
+pub fn try_einsum(input: TokenStream) -> TokenStream {
+    einsum::expand(input.into(), einsum::OnError::Return).into()
+}

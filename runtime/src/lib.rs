@@ -11,9 +11,11 @@
 //! - [`cpu`]: which SIMD level the hot loops may use.
 //! - [`gemm`]: packed, register-blocked matrix products (BLIS-style).
 //! - [`vmath`]: vectorised transcendental functions for fused kernels.
+//! - [`sop`]: sum-of-products loop nests (every einsum step but GEMM).
 
 pub mod alloc;
 pub mod array;
+mod as_view;
 pub mod copy;
 pub mod cpu;
 mod display;
@@ -27,11 +29,13 @@ pub mod ndarray_interop;
 pub mod npy;
 pub mod random;
 pub mod slice;
+pub mod sop;
 pub mod transpose;
 pub mod view;
 pub mod vmath;
 
 pub use array::Array;
+pub use as_view::AsArrayView;
 pub use element::{DType, Element};
 pub use error::Error;
 pub use layout::{broadcast_shapes, Order};

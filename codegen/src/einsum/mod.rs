@@ -12,6 +12,7 @@
 //! | bind | + shapes | [`Bound`]: [`LabelSizes`], axes and strides per label | `bind` |
 //! | path | + sizes | [`ContractionPath`] for 3+ operands (cache it by [`LabelSizes`]) | `path` |
 //! | plan | all | [`Plan`]: the classified steps in order | here |
+//! | execute | + arrays | the result: [`einsum`], [`einsum_compiled`] | `exec` |
 //!
 //! [`einsum_reference_f64`] is the naive oracle the kernels are tested against.
 //!
@@ -30,6 +31,7 @@
 mod bind;
 mod classify;
 mod equation;
+mod exec;
 mod parse;
 mod path;
 mod reference;
@@ -39,6 +41,9 @@ pub use classify::{
     classify_pair, classify_single, Dim, GemmDims, Groups, PairStep, SingleStep, StepKind,
 };
 pub use equation::{Equation, MAX_BROADCAST_RANK};
+pub use exec::{
+    contract_gemm, einsum, einsum_compiled, einsum_equation, CompiledSpec, CompiledSubscripts,
+};
 pub use parse::{Label, Spec, Subscripts};
 pub use path::{
     contraction_path, path_with, ContractionPath, Cost, PathStep, Strategy, OPTIMAL_MAX_OPERANDS,

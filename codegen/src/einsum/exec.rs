@@ -1,0 +1,395 @@
+//! Running an einsum on arrays: bind, plan, execute.
+//!
+//! Every step of a [`Plan`](super::Plan) runs on one of three kernels:
+//!
+//! | step | kernel |
+//! |---|---|
+//! | one operand, nothing summed (permutation, diagonal) | a strided view of the input, copied into the output by [`copy_strided`] (blocked for transposes) |
+//! | one operand with summed labels; two operands without a shared summed label (elementwise, outer, batched outer) | [`sum_of_products`] |
+//! | two operands sharing a summed label | [`contract_gemm`] on the step's [`GemmDims`] |
+//!
+//! Three or more operands are contracted pairwise along a
+//! [`ContractionPath`] chosen for the bound sizes and cached per distinct
+//! `(Equation, LabelSizes)`. Intermediates are fresh C-order arrays; the last
+//! step writes straight into the output. Outputs are allocated uninitialised
+//! (every kernel writes each element once), in C order.
+//!
+//! [`einsum_compiled`] is what the `einsum!` macros call: the subscripts were
+//! parsed at compile time and arrive as constant data ([`CompiledSpec`]), so
+//! no string is parsed at run time unless an error message needs it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use einkern_runtime::copy::copy_strided;
+use einkern_runtime::sop::{sum_of_products, SopOperand};
+use einkern_runtime::{Array, ArrayView, Element, Error, Order};
+
+use super::bind::LabelSizes;
+use super::classify::{classify_pair, GemmDims, StepKind};
+use super::equation::{Equation, MAX_BROADCAST_RANK};
+use super::parse::{Label, Spec};
+use super::path::{contraction_path, ContractionPath};
+
+/// The subscripts of one operand (or the output) as compile-time data:
+/// ASCII letters, and where `...` stands among them (`Some(letters.len())`
+/// means at the end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompiledSubscripts {
+    pub letters: &'static [u8],
+    pub ellipsis: Option<usize>,
+}
+
+/// A spec parsed by the proc-macro: the original text (for error messages),
+/// the subscripts of each operand and of the output (implicit output already
+/// resolved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompiledSpec {
+    pub text: &'static str,
+    pub inputs: &'static [CompiledSubscripts],
+    pub output: CompiledSubscripts,
+}
+
+impl CompiledSubscripts {
+    /// The compile-time form of parsed subscripts.
+    pub fn letters_of(s: &super::Subscripts) -> Vec<u8> {
+        s.labels()
+            .iter()
+            .map(|l| l.as_char().expect("parsed subscripts hold letters") as u8)
+            .collect()
+    }
+
+    /// Labels with `...` expanded to broadcast dimensions `first..last`;
+    /// `None` if a byte is not a letter.
+    fn expand(&self, first: usize, last: usize) -> Option<Vec<Label>> {
+        let letters: Option<Vec<Label>> = self
+            .letters
+            .iter()
+            .map(|&c| Label::letter(char::from(c)))
+            .collect();
+        let letters = letters?;
+        Some(match self.ellipsis {
+            None => letters,
+            Some(at) => {
+                let at = at.min(letters.len());
+                letters[..at]
+                    .iter()
+                    .copied()
+                    .chain((first..last).map(Label::broadcast))
+                    .chain(letters[at..].iter().copied())
+                    .collect()
+            }
+        })
+    }
+}
+
+/// Evaluates the einsum `spec` (NumPy's grammar) on `operands`.
+///
+/// ```
+/// use einkern_codegen::einsum::einsum;
+/// use einkern_runtime::Array;
+///
+/// let a = Array::from_vec(&[2, 2], vec![1.0, 2.0, 3.0, 4.0])?;
+/// let c = einsum("ij,jk", &[a.view(), a.view()])?;
+/// assert_eq!(c.to_vec(), vec![7.0, 10.0, 15.0, 22.0]);
+/// assert_eq!(einsum("ii", &[a.view()])?.to_vec(), vec![5.0]);
+/// # Ok::<(), einkern_runtime::Error>(())
+/// ```
+pub fn einsum<T: Element>(spec: &str, operands: &[ArrayView<'_, T>]) -> Result<Array<T>, Error> {
+    let spec = Spec::parse_for(spec, operands.len())?;
+    let ranks: Vec<usize> = operands.iter().map(|o| o.ndim()).collect();
+    einsum_equation(&Equation::from_spec(&spec, &ranks)?, operands)
+}
+
+/// Evaluates a spec parsed at compile time (what `einsum!` expands to).
+/// Errors are those of [`einsum`] on `spec.text`.
+pub fn einsum_compiled<T: Element>(
+    spec: &CompiledSpec,
+    operands: &[ArrayView<'_, T>],
+) -> Result<Array<T>, Error> {
+    let ranks: Vec<usize> = operands.iter().map(|o| o.ndim()).collect();
+    match equation_of(spec, &ranks) {
+        Some(equation) => einsum_equation(&equation, operands),
+        // Something does not fit: let the parser and `Equation::from_spec`
+        // word the error exactly as the run-time path does.
+        None => einsum(spec.text, operands),
+    }
+}
+
+/// Expands `...` for the given ranks without parsing; `None` if the ranks do
+/// not fit the subscripts (the caller then reports the error).
+fn equation_of(spec: &CompiledSpec, ranks: &[usize]) -> Option<Equation> {
+    if ranks.len() != spec.inputs.len() {
+        return None;
+    }
+    let mut extra = Vec::with_capacity(ranks.len());
+    for (s, &rank) in spec.inputs.iter().zip(ranks) {
+        let named = s.letters.len();
+        if rank < named || (rank > named && s.ellipsis.is_none()) {
+            return None;
+        }
+        extra.push(rank - named);
+    }
+    let broadcast = extra.iter().copied().max().unwrap_or(0);
+    if broadcast > MAX_BROADCAST_RANK || (broadcast > 0 && spec.output.ellipsis.is_none()) {
+        return None;
+    }
+    let inputs: Option<Vec<Vec<Label>>> = spec
+        .inputs
+        .iter()
+        .zip(&extra)
+        .map(|(s, &e)| s.expand(broadcast - e, broadcast))
+        .collect();
+    let output = spec.output.expand(0, broadcast)?;
+    Equation::new(inputs?, output).ok()
+}
+
+/// Evaluates an [`Equation`] (ranks already expanded) on `operands`.
+pub fn einsum_equation<T: Element>(
+    equation: &Equation,
+    operands: &[ArrayView<'_, T>],
+) -> Result<Array<T>, Error> {
+    let n = operands.len();
+    if n == 0 {
+        return Err(Error::value("einsum needs at least one operand"));
+    }
+    let shapes: Vec<&[usize]> = operands.iter().map(|o| o.shape()).collect();
+    let bound = equation.bind(&shapes)?;
+    let sizes = bound.sizes();
+    let inputs: Vec<Operand<T>> = operands
+        .iter()
+        .enumerate()
+        .map(|(k, o)| Operand {
+            ptr: o.as_ptr(),
+            strides: bound.label_strides(k, o.strides()),
+        })
+        .collect();
+    // SAFETY: every path below writes every element of `out` exactly once
+    // before it is returned (the kernels' contracts).
+    let mut out = unsafe { Array::<T>::uninit(bound.output_shape(), Order::C) };
+    let out_strides = label_strides(equation.output(), out.strides());
+    let out_ptr = out.as_mut_ptr();
+    match n {
+        1 => {
+            let input = &inputs[0];
+            if equation.output().len() == input.strides.len() {
+                // A view: every input label is kept. Copy it out.
+                let src: Vec<isize> = equation
+                    .output()
+                    .iter()
+                    .map(|&l| stride_of(&input.strides, l))
+                    .collect();
+                // SAFETY: `src` walks the input through its own (summed for
+                // diagonals) strides over the label sizes, which `bind`
+                // checked against its shape; `out` is fresh, C order.
+                unsafe {
+                    copy_strided(
+                        bound.output_shape(),
+                        out_ptr,
+                        out.strides(),
+                        input.ptr,
+                        &src,
+                    );
+                }
+            } else {
+                // SAFETY: strides come from the bound shapes; `out` is fresh.
+                unsafe { sop_step(equation.output(), out_ptr, &out_strides, sizes, &[input]) };
+            }
+        }
+        2 => {
+            // SAFETY: as above.
+            unsafe {
+                pair_step(
+                    equation.output(),
+                    out_ptr,
+                    &out_strides,
+                    sizes,
+                    &inputs[0],
+                    &inputs[1],
+                )
+            };
+        }
+        _ => {
+            let path = cached_path(equation, sizes);
+            let mut operands: Vec<Option<Operand<T>>> = inputs.into_iter().map(Some).collect();
+            // Intermediates stay alive until the end: later steps read them.
+            let mut temps: Vec<Array<T>> = Vec::with_capacity(path.steps().len());
+            let last = path.steps().len() - 1;
+            for (i, step) in path.steps().iter().enumerate() {
+                let a = operands[step.lhs]
+                    .take()
+                    .expect("the path consumes each operand once");
+                let b = operands[step.rhs]
+                    .take()
+                    .expect("the path consumes each operand once");
+                if i == last {
+                    // SAFETY: as above; the last step produces the output.
+                    unsafe { pair_step(&step.labels, out_ptr, &out_strides, sizes, &a, &b) };
+                } else {
+                    let shape: Vec<usize> = step.labels.iter().map(|&l| sizes.size(l)).collect();
+                    // SAFETY: `pair_step` writes every element.
+                    let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
+                    let t_strides = label_strides(&step.labels, t.strides());
+                    // SAFETY: `t` is fresh, shaped by the label sizes.
+                    unsafe { pair_step(&step.labels, t.as_mut_ptr(), &t_strides, sizes, &a, &b) };
+                    operands.push(Some(Operand {
+                        ptr: t.as_ptr(),
+                        strides: t_strides,
+                    }));
+                    temps.push(t);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An operand of one step: its data and its stride per distinct label.
+struct Operand<T> {
+    ptr: *const T,
+    strides: Vec<(Label, isize)>,
+}
+
+fn label_strides(labels: &[Label], strides: &[isize]) -> Vec<(Label, isize)> {
+    labels
+        .iter()
+        .copied()
+        .zip(strides.iter().copied())
+        .collect()
+}
+
+fn stride_of(strides: &[(Label, isize)], label: Label) -> isize {
+    strides
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map_or(0, |&(_, s)| s)
+}
+
+fn labels_of(strides: &[(Label, isize)]) -> Vec<Label> {
+    strides.iter().map(|&(l, _)| l).collect()
+}
+
+/// Paths cached per distinct equation and label sizes.
+type PathCache = HashMap<(Equation, LabelSizes), ContractionPath>;
+
+/// At most this many paths are cached; the cache is cleared when it is full.
+const PATH_CACHE_CAPACITY: usize = 256;
+
+fn cached_path(equation: &Equation, sizes: &LabelSizes) -> ContractionPath {
+    static CACHE: OnceLock<Mutex<PathCache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (equation.clone(), sizes.clone());
+    if let Some(path) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return path.clone();
+    }
+    let path = contraction_path(equation.inputs(), equation.output(), sizes);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= PATH_CACHE_CAPACITY {
+        map.clear();
+    }
+    map.insert(key, path.clone());
+    path
+}
+
+/// One pairwise step `a, b -> out_labels`, written to `out`.
+///
+/// # Safety
+/// Each operand's strides must address valid elements over the label sizes;
+/// `out` must be valid for writes over `out_strides` and overlap nothing.
+unsafe fn pair_step<T: Element>(
+    out_labels: &[Label],
+    out: *mut T,
+    out_strides: &[(Label, isize)],
+    sizes: &LabelSizes,
+    a: &Operand<T>,
+    b: &Operand<T>,
+) {
+    let class = classify_pair(&labels_of(&a.strides), &labels_of(&b.strides), out_labels);
+    if class.kind == StepKind::Gemm {
+        let dims = class
+            .groups
+            .dims(sizes, &a.strides, &b.strides, out_strides);
+        // SAFETY: forwarded; the dims carry the same strides.
+        unsafe { contract_gemm(&dims, a.ptr, b.ptr, out) };
+    } else {
+        // SAFETY: forwarded.
+        unsafe { sop_step(out_labels, out, out_strides, sizes, &[a, b]) };
+    }
+}
+
+/// `out = Σ Π operands` over the output labels then every other label.
+///
+/// # Safety
+/// As [`pair_step`].
+unsafe fn sop_step<T: Element>(
+    out_labels: &[Label],
+    out: *mut T,
+    out_strides: &[(Label, isize)],
+    sizes: &LabelSizes,
+    operands: &[&Operand<T>],
+) {
+    let mut labels = out_labels.to_vec();
+    for op in operands {
+        for &(l, _) in &op.strides {
+            if !labels.contains(&l) {
+                labels.push(l);
+            }
+        }
+    }
+    let lens: Vec<usize> = labels.iter().map(|&l| sizes.size(l)).collect();
+    let os: Vec<isize> = out_labels
+        .iter()
+        .map(|&l| stride_of(out_strides, l))
+        .collect();
+    let strides: Vec<Vec<isize>> = operands
+        .iter()
+        .map(|op| labels.iter().map(|&l| stride_of(&op.strides, l)).collect())
+        .collect();
+    let sop: Vec<SopOperand<'_, T>> = operands
+        .iter()
+        .zip(&strides)
+        .map(|(op, s)| SopOperand {
+            ptr: op.ptr,
+            strides: s,
+        })
+        .collect();
+    // SAFETY: forwarded; labels absent from an operand get stride 0.
+    unsafe { sum_of_products(&lens, out, &os, &sop) };
+}
+
+/// The pairwise contraction with a shared summed group:
+/// `C[batch, m, n] = Σ_{k, sum_a, sum_b} A[batch, m, k, sum_a] · B[batch, n, k, sum_b]`,
+/// every group a list of [`Dim`](super::Dim)s with A's, B's and C's strides
+/// (no transposition copies). `C` is write-only (beta = 0).
+///
+/// This is the portable fallback until the packed BLIS/TBLIS engine
+/// (`runtime::gemm`) lands: a strided loop nest on [`sum_of_products`],
+/// which coalesces contiguous dims, puts the best unit-stride dim innermost
+/// and, when that dim is one of C's, sweeps the summed dims over an
+/// L1-sized chunk of a C row (`c[m, n..] += a[m, k] · b[k, n..]`) — the
+/// cache-friendly order of a naive GEMM, without packing or register tiles.
+///
+/// # Safety
+/// `a`, `b` must be valid for reads and `c` for writes at every offset the
+/// dims address, and `c` must overlap neither input nor itself.
+pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const T, c: *mut T) {
+    let out_dims = dims.batch.iter().chain(&dims.m).chain(&dims.n);
+    let summed = dims.k.iter().chain(&dims.sum_a).chain(&dims.sum_b);
+    let all: Vec<_> = out_dims.clone().chain(summed).collect();
+    let lens: Vec<usize> = all.iter().map(|d| d.len).collect();
+    let cs: Vec<isize> = out_dims.map(|d| d.strides[2]).collect();
+    let sa: Vec<isize> = all.iter().map(|d| d.strides[0]).collect();
+    let sb: Vec<isize> = all.iter().map(|d| d.strides[1]).collect();
+    let ops = [
+        SopOperand {
+            ptr: a,
+            strides: &sa,
+        },
+        SopOperand {
+            ptr: b,
+            strides: &sb,
+        },
+    ];
+    // SAFETY: forwarded to the caller; dims a tensor lacks have stride 0.
+    unsafe { sum_of_products(&lens, c, &cs, &ops) };
+}

@@ -1,0 +1,745 @@
+//! Sum-of-products loop nests: every einsum step that is not a GEMM.
+//!
+//! The kernel computes, over a common label space (the output's labels
+//! first, then the summed ones),
+//!
+//! ```text
+//! out[o] = Σ_s Π_k op_k[o, s]
+//! ```
+//!
+//! where each operand is a data pointer and one stride per label (0 where
+//! the operand lacks the label or broadcasts it). Like NumPy's nditer it
+//! first drops length-1 labels, orders the rest by stride and merges labels
+//! that are contiguous in every array, then picks one of three loop shapes:
+//!
+//! | shape | when | inner loop |
+//! |---|---|---|
+//! | elementwise | nothing is summed (`ij,ij->ij`, `i,j->ij`, copies) | `out[i] = Π op[i]` along the output's fastest label |
+//! | reduce-inner | a summed label is the unit-stride one (`i,i->`, `ij->i`, `ii->`) | `Σ_i Π op[i]` with independent accumulators, pairwise |
+//! | accumulate | an output label is (`ij->j`, the GEMM fallback) | `out[i] += Π op[i]` over a row chunk that stays in L1 |
+//!
+//! The innermost loop is specialised on its stride pattern (contiguous,
+//! zero-stride, strided), and the contiguous forms are compiled three times
+//! (baseline, AVX2+FMA, AVX-512) and chosen by [`crate::cpu::isa`]. Integer
+//! arithmetic wraps. Contiguous sums and dots are pairwise over blocks of
+//! [`PAIRWISE_BLOCK`] elements with [`LANES`] accumulators each, so the
+//! rounding error of an `f32` sum grows like `log n`, as in NumPy.
+
+use crate::cpu::{isa, Isa};
+use crate::element::{DType, Element};
+
+/// Independent accumulators of the contiguous reduction loops (a few vector
+/// registers' worth, enough to hide the add latency).
+pub const LANES: usize = 32;
+
+/// Contiguous reductions longer than this are split in halves recursively.
+pub const PAIRWISE_BLOCK: usize = 2048;
+
+/// Output elements one accumulate sweep updates: a row chunk that stays in
+/// L1 while every summed label is swept over it.
+const CHUNK: usize = 1024;
+
+/// One operand of [`sum_of_products`]: its data pointer and its stride (in
+/// elements) for every label of the nest.
+#[derive(Clone, Copy, Debug)]
+pub struct SopOperand<'s, T> {
+    pub ptr: *const T,
+    pub strides: &'s [isize],
+}
+
+/// Computes `out[o] = Σ_s Π_k operands[k][o, s]` and writes every output
+/// element exactly once (the output may be uninitialised; it is write-only
+/// unless the accumulate shape is chosen, which zeroes each chunk before
+/// adding into it).
+///
+/// `lens` has one length per label: the first `out_strides.len()` labels are
+/// the output's, the rest are summed. Each operand has one stride per label.
+/// With no operands the product is 1 (the sum then counts the summed
+/// elements).
+///
+/// # Safety
+/// For every index with `i[l] < lens[l]`, `operands[k].ptr` offset by
+/// `Σ i[l]·strides[l]` must be valid for reads, `out` offset by
+/// `Σ_{l < n_out} i[l]·out_strides[l]` valid for writes, and the output must
+/// not overlap any operand or alias itself (no zero strides on an output
+/// label longer than 1).
+///
+/// # Panics
+/// If an operand's stride count differs from `lens.len()` or there are more
+/// output strides than labels.
+pub unsafe fn sum_of_products<T: Element>(
+    lens: &[usize],
+    out: *mut T,
+    out_strides: &[isize],
+    operands: &[SopOperand<'_, T>],
+) {
+    assert!(
+        out_strides.len() <= lens.len(),
+        "more output labels than labels"
+    );
+    for op in operands {
+        assert_eq!(op.strides.len(), lens.len(), "one stride per label");
+    }
+    let ptrs: Vec<*const T> = operands.iter().map(|o| o.ptr).collect();
+    let strides: Vec<&[isize]> = operands.iter().map(|o| o.strides).collect();
+    // `Element` is sealed to exactly these four types and each has its own
+    // tag, so the tag names `T` and the pointer casts below are identities.
+    macro_rules! dispatch {
+        ($s:ty) => {{
+            let ptrs: Vec<*const $s> = ptrs.iter().map(|&p| p.cast::<$s>()).collect();
+            // SAFETY: `T` is `$s` (see above); the caller's contract is
+            // forwarded unchanged.
+            unsafe { run::<$s>(lens, out.cast::<$s>(), out_strides, &ptrs, &strides) }
+        }};
+    }
+    match T::DTYPE {
+        DType::F32 => dispatch!(f32),
+        DType::F64 => dispatch!(f64),
+        DType::I32 => dispatch!(i32),
+        DType::I64 => dispatch!(i64),
+    }
+}
+
+/// The arithmetic the loops need: IEEE for floats, wrapping for integers.
+trait Arith: Element {
+    fn add(self, other: Self) -> Self;
+    fn mul(self, other: Self) -> Self;
+}
+
+macro_rules! arith_float {
+    ($t:ty) => {
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self + other
+            }
+            #[inline(always)]
+            fn mul(self, other: Self) -> Self {
+                self * other
+            }
+        }
+    };
+}
+macro_rules! arith_int {
+    ($t:ty) => {
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
+            #[inline(always)]
+            fn mul(self, other: Self) -> Self {
+                self.wrapping_mul(other)
+            }
+        }
+    };
+}
+arith_float!(f32);
+arith_float!(f64);
+arith_int!(i32);
+arith_int!(i64);
+
+/// One loop of the nest: its length and a stride per array (`s[0]` the
+/// output's, `s[1 + k]` operand `k`'s).
+#[derive(Clone, Debug)]
+struct Loop {
+    len: usize,
+    s: Vec<isize>,
+}
+
+impl Loop {
+    /// How many arrays walk this loop with unit stride.
+    fn unit_count(&self) -> usize {
+        self.s.iter().filter(|&&x| x == 1).count()
+    }
+
+    /// Sum of the stride magnitudes: a proxy for how far one step jumps.
+    fn reach(&self) -> usize {
+        self.s.iter().map(|x| x.unsigned_abs()).sum()
+    }
+}
+
+/// Orders loops slowest to fastest (the best inner loop last) and merges
+/// neighbours that are contiguous in every array.
+fn order_and_coalesce(mut loops: Vec<Loop>) -> Vec<Loop> {
+    loops.sort_by(|x, y| {
+        x.unit_count()
+            .cmp(&y.unit_count())
+            .then(y.reach().cmp(&x.reach()))
+    });
+    let mut merged: Vec<Loop> = Vec::with_capacity(loops.len());
+    for l in loops {
+        if let Some(prev) = merged.last_mut() {
+            if prev
+                .s
+                .iter()
+                .zip(&l.s)
+                .all(|(&o, &i)| o == i * l.len as isize)
+            {
+                prev.len *= l.len;
+                prev.s = l.s;
+                continue;
+            }
+        }
+        merged.push(l);
+    }
+    merged
+}
+
+/// Calls `f` with the offset of every array at every index of `loops`
+/// (odometer order, the last loop fastest).
+fn odometer(loops: &[Loop], arrays: usize, mut f: impl FnMut(&[isize])) {
+    if loops.iter().any(|l| l.len == 0) {
+        return;
+    }
+    let mut off = vec![0isize; arrays];
+    let mut idx = vec![0usize; loops.len()];
+    loop {
+        f(&off);
+        let mut d = loops.len();
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            for (o, &s) in off.iter_mut().zip(&loops[d].s) {
+                *o += s;
+            }
+            if idx[d] < loops[d].len {
+                break;
+            }
+            for (o, &s) in off.iter_mut().zip(&loops[d].s) {
+                *o -= s * loops[d].len as isize;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+/// The typed nest; see [`sum_of_products`] for the contract.
+unsafe fn run<S: Arith>(
+    lens: &[usize],
+    out: *mut S,
+    out_strides: &[isize],
+    ptrs: &[*const S],
+    strides: &[&[isize]],
+) {
+    let n_out = out_strides.len();
+    if lens[..n_out].contains(&0) {
+        return;
+    }
+    let arrays = 1 + ptrs.len();
+    let mut outer = Vec::new();
+    let mut summed = Vec::new();
+    for (l, &len) in lens.iter().enumerate() {
+        if len == 1 {
+            continue;
+        }
+        let mut s = Vec::with_capacity(arrays);
+        s.push(if l < n_out { out_strides[l] } else { 0 });
+        s.extend(strides.iter().map(|st| st[l]));
+        let lp = Loop { len, s };
+        if l < n_out {
+            outer.push(lp);
+        } else {
+            summed.push(lp);
+        }
+    }
+    if summed.iter().any(|l| l.len == 0) {
+        // An empty sum: every output element is zero.
+        let outer = order_and_coalesce(outer);
+        odometer(&outer, arrays, |off| {
+            // SAFETY: `off[0]` is the output offset of an in-range index.
+            unsafe { *out.offset(off[0]) = S::ZERO };
+        });
+        return;
+    }
+    let outer = order_and_coalesce(outer);
+    let summed = order_and_coalesce(summed);
+    let best = |ls: &[Loop]| ls.last().map_or(0, Loop::unit_count);
+    let at = |base: &[*const S], off: &[isize]| -> Vec<*const S> {
+        base.iter()
+            .zip(&off[1..])
+            .map(|(&p, &o)| p.wrapping_offset(o))
+            .collect()
+    };
+    if summed.is_empty() {
+        // Elementwise: the best output loop innermost.
+        let Some((inner, rest)) = outer.split_last() else {
+            // SAFETY: a single element at the origins.
+            unsafe { *out = product(ptrs) };
+            return;
+        };
+        let st: Vec<isize> = inner.s[1..].to_vec();
+        odometer(rest, arrays, |off| {
+            let p = at(ptrs, off);
+            // SAFETY: `off` is an in-range index of the outer loops, and the
+            // inner loop stays within `inner.len` steps of each stride.
+            unsafe { assign_row(inner.len, out.offset(off[0]), inner.s[0], &p, &st) };
+        });
+    } else if outer.is_empty() || best(&summed) >= best(&outer) {
+        // Reduce-inner: each output element is one reduction.
+        let (inner, rest) = summed.split_last().expect("summed is not empty");
+        let st: Vec<isize> = inner.s[1..].to_vec();
+        odometer(&outer, arrays, |off| {
+            let base = at(ptrs, off);
+            let mut acc = S::ZERO;
+            odometer(rest, arrays, |soff| {
+                let p = at(&base, soff);
+                // SAFETY: in-range outer and summed indices; the inner loop
+                // stays within `inner.len` steps.
+                acc = acc.add(unsafe { reduce_row(inner.len, &p, &st) });
+            });
+            // SAFETY: `off[0]` is the output offset of an in-range index.
+            unsafe { *out.offset(off[0]) = acc };
+        });
+    } else {
+        // Accumulate: a chunk of the best output row stays in L1 while the
+        // summed labels sweep over it.
+        let (row, rest) = outer.split_last().expect("outer is not empty");
+        let st: Vec<isize> = row.s[1..].to_vec();
+        let mut start = 0;
+        while start < row.len {
+            let len = CHUNK.min(row.len - start);
+            let shift: Vec<isize> = row.s.iter().map(|&s| s * start as isize).collect();
+            odometer(rest, arrays, |off| {
+                // SAFETY: `start + len <= row.len`, so the chunk is in range.
+                let o = unsafe { out.offset(off[0] + shift[0]) };
+                for i in 0..len {
+                    // SAFETY: `i < len` steps along the output row chunk.
+                    unsafe { *o.offset(i as isize * row.s[0]) = S::ZERO };
+                }
+                let base: Vec<*const S> = ptrs
+                    .iter()
+                    .zip(off[1..].iter().zip(&shift[1..]))
+                    .map(|(&p, (&a, &b))| p.wrapping_offset(a + b))
+                    .collect();
+                odometer(&summed, arrays, |soff| {
+                    let p = at(&base, soff);
+                    // SAFETY: in-range indices; the chunk stays inside the row.
+                    unsafe { accumulate_row(len, o, row.s[0], &p, &st) };
+                });
+            });
+            start += len;
+        }
+    }
+}
+
+/// The product of one element of each operand (1 for no operands).
+///
+/// # Safety
+/// Every pointer must be valid for reads.
+#[inline(always)]
+unsafe fn product<S: Arith>(ptrs: &[*const S]) -> S {
+    ptrs.iter()
+        // SAFETY: forwarded to the caller.
+        .fold(S::ONE, |acc, &p| acc.mul(unsafe { *p }))
+}
+
+/// Generates `$name`, which runs `$generic` compiled for the best ISA the
+/// CPU has: the generic body is `#[inline(always)]`, so each wrapper gets a
+/// copy vectorised for its target features.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* unsafe fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? => $generic:ident) => {
+        $(#[$doc])*
+        unsafe fn $name<S: Arith>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<S: Arith>($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: forwarded; the caller checked the CPU has AVX2+FMA.
+                    unsafe { $generic::<S>($($arg),*) }
+                }
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+                unsafe fn avx512<S: Arith>($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: forwarded; the caller checked the CPU has AVX-512.
+                    unsafe { $generic::<S>($($arg),*) }
+                }
+                match isa() {
+                    // SAFETY: `isa()` reported the features each wrapper enables.
+                    Isa::Avx512 => return unsafe { avx512::<S>($($arg),*) },
+                    // SAFETY: as above.
+                    Isa::Avx2Fma => return unsafe { avx2::<S>($($arg),*) },
+                    Isa::Baseline => {}
+                }
+            }
+            // SAFETY: forwarded to the caller.
+            unsafe { $generic::<S>($($arg),*) }
+        }
+    };
+}
+
+/// Sums `LANES`-wide blocks into independent accumulators, then folds them
+/// pairwise.
+#[inline(always)]
+fn fold_lanes<S: Arith>(acc: [S; LANES]) -> S {
+    let mut acc = acc;
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for j in 0..width {
+            acc[j] = acc[j].add(acc[j + width]);
+        }
+    }
+    acc[0]
+}
+
+/// `Σ x` over a slice, pairwise.
+#[inline(always)]
+fn sum_slice<S: Arith>(x: &[S]) -> S {
+    if x.len() > PAIRWISE_BLOCK {
+        let (lo, hi) = x.split_at(x.len() / 2 / LANES * LANES);
+        return sum_slice(lo).add(sum_slice(hi));
+    }
+    let mut acc = [S::ZERO; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] = acc[j].add(c[j]);
+        }
+    }
+    for (j, &v) in tail.iter().enumerate() {
+        acc[j] = acc[j].add(v);
+    }
+    fold_lanes(acc)
+}
+
+/// `Σ x·y` over two slices of equal length, pairwise.
+#[inline(always)]
+fn dot_slice<S: Arith>(x: &[S], y: &[S]) -> S {
+    if x.len() > PAIRWISE_BLOCK {
+        let mid = x.len() / 2 / LANES * LANES;
+        let (xl, xh) = x.split_at(mid);
+        let (yl, yh) = y.split_at(mid);
+        return dot_slice(xl, yl).add(dot_slice(xh, yh));
+    }
+    let mut acc = [S::ZERO; LANES];
+    let xc = x.chunks_exact(LANES);
+    let yc = y.chunks_exact(LANES);
+    let (xt, yt) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for j in 0..LANES {
+            acc[j] = acc[j].add(a[j].mul(b[j]));
+        }
+    }
+    for (j, (&a, &b)) in xt.iter().zip(yt).enumerate() {
+        acc[j] = acc[j].add(a.mul(b));
+    }
+    fold_lanes(acc)
+}
+
+/// # Safety
+/// `x` valid for `n` contiguous reads.
+#[inline(always)]
+unsafe fn sum_contig_generic<S: Arith>(x: *const S, n: usize) -> S {
+    // SAFETY: forwarded to the caller.
+    sum_slice(unsafe { std::slice::from_raw_parts(x, n) })
+}
+
+/// # Safety
+/// `x` and `y` valid for `n` contiguous reads.
+#[inline(always)]
+unsafe fn dot_contig_generic<S: Arith>(x: *const S, y: *const S, n: usize) -> S {
+    // SAFETY: forwarded to the caller.
+    let (x, y) = unsafe {
+        (
+            std::slice::from_raw_parts(x, n),
+            std::slice::from_raw_parts(y, n),
+        )
+    };
+    dot_slice(x, y)
+}
+
+/// `out[i] = x[i]·y[i]`, `out[i] = c·y[i]` (`x` at stride 0) or
+/// `out[i] = x[i]·c` (`y` at stride 0), all contiguous otherwise.
+///
+/// # Safety
+/// `out` valid for `n` contiguous writes, `x` (`y`) for `n` contiguous reads
+/// or one read when its stride `sx` (`sy`) is 0; no overlap with `out`.
+#[inline(always)]
+unsafe fn mul_contig_generic<S: Arith>(
+    n: usize,
+    out: *mut S,
+    x: *const S,
+    sx: isize,
+    y: *const S,
+    sy: isize,
+) {
+    // SAFETY: forwarded to the caller.
+    let o = unsafe { std::slice::from_raw_parts_mut(out, n) };
+    match (sx, sy) {
+        (0, _) => {
+            // SAFETY: forwarded to the caller.
+            let (c, y) = unsafe { (*x, std::slice::from_raw_parts(y, n)) };
+            for (o, &y) in o.iter_mut().zip(y) {
+                *o = c.mul(y);
+            }
+        }
+        (_, 0) => {
+            // SAFETY: forwarded to the caller.
+            let (x, c) = unsafe { (std::slice::from_raw_parts(x, n), *y) };
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = x.mul(c);
+            }
+        }
+        _ => {
+            // SAFETY: forwarded to the caller.
+            let (x, y) = unsafe {
+                (
+                    std::slice::from_raw_parts(x, n),
+                    std::slice::from_raw_parts(y, n),
+                )
+            };
+            for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                *o = x.mul(y);
+            }
+        }
+    }
+}
+
+/// `out[i] += x[i]·y[i]` (or with `x`/`y` at stride 0, as in
+/// [`mul_contig_generic`]); with `y` null, `out[i] += x[i]`.
+///
+/// # Safety
+/// As [`mul_contig_generic`]; `out` also valid for reads.
+#[inline(always)]
+unsafe fn add_contig_generic<S: Arith>(
+    n: usize,
+    out: *mut S,
+    x: *const S,
+    sx: isize,
+    y: *const S,
+    sy: isize,
+) {
+    // SAFETY: forwarded to the caller.
+    let o = unsafe { std::slice::from_raw_parts_mut(out, n) };
+    if y.is_null() {
+        // SAFETY: forwarded to the caller.
+        let x = unsafe { std::slice::from_raw_parts(x, n) };
+        for (o, &x) in o.iter_mut().zip(x) {
+            *o = o.add(x);
+        }
+        return;
+    }
+    match (sx, sy) {
+        (0, _) => {
+            // SAFETY: forwarded to the caller.
+            let (c, y) = unsafe { (*x, std::slice::from_raw_parts(y, n)) };
+            for (o, &y) in o.iter_mut().zip(y) {
+                *o = o.add(c.mul(y));
+            }
+        }
+        (_, 0) => {
+            // SAFETY: forwarded to the caller.
+            let (x, c) = unsafe { (std::slice::from_raw_parts(x, n), *y) };
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = o.add(x.mul(c));
+            }
+        }
+        _ => {
+            // SAFETY: forwarded to the caller.
+            let (x, y) = unsafe {
+                (
+                    std::slice::from_raw_parts(x, n),
+                    std::slice::from_raw_parts(y, n),
+                )
+            };
+            for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                *o = o.add(x.mul(y));
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `Σ x[0..n]`, contiguous.
+    unsafe fn sum_contig(x: *const S, n: usize) -> S => sum_contig_generic
+}
+multiversion! {
+    /// `Σ x[i]·y[i]`, contiguous.
+    unsafe fn dot_contig(x: *const S, y: *const S, n: usize) -> S => dot_contig_generic
+}
+multiversion! {
+    /// See [`mul_contig_generic`].
+    unsafe fn mul_contig(n: usize, out: *mut S, x: *const S, sx: isize, y: *const S, sy: isize) => mul_contig_generic
+}
+multiversion! {
+    /// See [`add_contig_generic`].
+    unsafe fn add_contig(n: usize, out: *mut S, x: *const S, sx: isize, y: *const S, sy: isize) => add_contig_generic
+}
+
+/// `Σ_{i<n} Π_k p[k][i·s[k]]`.
+///
+/// # Safety
+/// Each `p[k]` valid for reads at `i·s[k]`, `i < n`.
+unsafe fn reduce_row<S: Arith>(n: usize, p: &[*const S], s: &[isize]) -> S {
+    match (p, s) {
+        // SAFETY (all arms): the caller guarantees the `n` strided reads.
+        (&[x], &[1]) => unsafe { sum_contig(x, n) },
+        (&[x, y], &[1, 1]) => unsafe { dot_contig(x, y, n) },
+        (&[x], &[sx]) => {
+            let mut acc = [S::ZERO; 4];
+            let mut i = 0;
+            while i + 4 <= n {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: `i + j < n`.
+                    *a = a.add(unsafe { *x.offset((i + j) as isize * sx) });
+                }
+                i += 4;
+            }
+            while i < n {
+                // SAFETY: `i < n`.
+                acc[0] = acc[0].add(unsafe { *x.offset(i as isize * sx) });
+                i += 1;
+            }
+            acc[0].add(acc[1]).add(acc[2].add(acc[3]))
+        }
+        (&[x, y], &[sx, sy]) => {
+            let mut acc = [S::ZERO; 4];
+            let mut i = 0;
+            while i + 4 <= n {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let at = (i + j) as isize;
+                    // SAFETY: `i + j < n`.
+                    *a = a.add(unsafe { (*x.offset(at * sx)).mul(*y.offset(at * sy)) });
+                }
+                i += 4;
+            }
+            while i < n {
+                let at = i as isize;
+                // SAFETY: `i < n`.
+                acc[0] = acc[0].add(unsafe { (*x.offset(at * sx)).mul(*y.offset(at * sy)) });
+                i += 1;
+            }
+            acc[0].add(acc[1]).add(acc[2].add(acc[3]))
+        }
+        _ => {
+            let mut acc = S::ZERO;
+            let mut q = p.to_vec();
+            for _ in 0..n {
+                // SAFETY: each `q[k]` is `p[k] + i·s[k]` with `i < n`.
+                acc = acc.add(unsafe { product(&q) });
+                for (q, &s) in q.iter_mut().zip(s) {
+                    *q = q.wrapping_offset(s);
+                }
+            }
+            acc
+        }
+    }
+}
+
+/// `out[i·os] = Π_k p[k][i·s[k]]` for `i < n`.
+///
+/// # Safety
+/// As [`reduce_row`], and `out` valid for writes at `i·os`.
+unsafe fn assign_row<S: Arith>(n: usize, out: *mut S, os: isize, p: &[*const S], s: &[isize]) {
+    match (p, s) {
+        (&[x], &[1]) if os == 1 => {
+            // SAFETY: `n` contiguous elements each; the output does not
+            // overlap the operand.
+            unsafe { std::ptr::copy_nonoverlapping(x, out, n) }
+        }
+        (&[x, y], &[sx, sy]) if os == 1 && matches!((sx, sy), (1, 1) | (0, 1) | (1, 0)) => {
+            // SAFETY: the caller guarantees the reads and writes.
+            unsafe { mul_contig(n, out, x, sx, y, sy) }
+        }
+        _ => {
+            let mut q = p.to_vec();
+            for i in 0..n {
+                // SAFETY: `i < n`, so every access is in range.
+                unsafe { *out.offset(i as isize * os) = product(&q) };
+                for (q, &s) in q.iter_mut().zip(s) {
+                    *q = q.wrapping_offset(s);
+                }
+            }
+        }
+    }
+}
+
+/// `out[i·os] += Π_k p[k][i·s[k]]` for `i < n`.
+///
+/// # Safety
+/// As [`assign_row`], `out` also valid for reads.
+unsafe fn accumulate_row<S: Arith>(n: usize, out: *mut S, os: isize, p: &[*const S], s: &[isize]) {
+    match (p, s) {
+        (&[x], &[1]) if os == 1 => {
+            // SAFETY: the caller guarantees the reads and writes.
+            unsafe { add_contig(n, out, x, 1, std::ptr::null(), 0) }
+        }
+        (&[x, y], &[sx, sy]) if os == 1 && matches!((sx, sy), (1, 1) | (0, 1) | (1, 0)) => {
+            // SAFETY: the caller guarantees the reads and writes.
+            unsafe { add_contig(n, out, x, sx, y, sy) }
+        }
+        _ => {
+            let mut q = p.to_vec();
+            for i in 0..n {
+                // SAFETY: `i < n`, so every access is in range.
+                unsafe {
+                    let o = out.offset(i as isize * os);
+                    *o = (*o).add(product(&q));
+                }
+                for (q, &s) in q.iter_mut().zip(s) {
+                    *q = q.wrapping_offset(s);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sop<T: Element>(lens: &[usize], out_strides: &[isize], ops: &[(&[T], &[isize])]) -> Vec<T> {
+        let n: usize = lens[..out_strides.len()].iter().product();
+        let mut out = vec![T::ONE; n];
+        let operands: Vec<SopOperand<'_, T>> = ops
+            .iter()
+            .map(|(d, s)| SopOperand {
+                ptr: d.as_ptr(),
+                strides: s,
+            })
+            .collect();
+        // SAFETY: the tests pass strides that stay inside their slices.
+        unsafe { sum_of_products(lens, out.as_mut_ptr(), out_strides, &operands) };
+        out
+    }
+
+    #[test]
+    fn rowsum_colsum_dot_trace() {
+        let a: Vec<f64> = (0..6).map(f64::from).collect(); // 2x3
+        assert_eq!(sop(&[2, 3], &[1], &[(&a, &[3, 1])]), vec![3.0, 12.0]);
+        assert_eq!(sop(&[3, 2], &[1], &[(&a, &[1, 3])]), vec![3.0, 5.0, 7.0]);
+        assert_eq!(sop(&[6], &[], &[(&a, &[1]), (&a, &[1])]), vec![55.0]);
+        let m: Vec<i32> = (0..9).collect();
+        assert_eq!(sop(&[3], &[], &[(&m, &[4])]), vec![12]);
+    }
+
+    #[test]
+    fn empty_sum_writes_zeros_and_no_operands_count() {
+        let a = [1.0f32; 4];
+        assert_eq!(sop(&[2, 0], &[1], &[(&a, &[1, 1])]), vec![0.0, 0.0]);
+        assert_eq!(sop::<i64>(&[3, 4], &[1], &[]), vec![4, 4, 4]);
+    }
+
+    #[test]
+    fn integers_wrap() {
+        let a = [i32::MAX, 2];
+        assert_eq!(sop(&[2], &[], &[(&a, &[1])]), vec![i32::MIN + 1]);
+    }
+
+    #[test]
+    fn f32_sum_of_ten_million_is_pairwise_accurate() {
+        let n = 10_000_000;
+        let x: Vec<f32> = (0..n).map(|i| 0.1 + (i % 7) as f32 * 0.01).collect();
+        let exact: f64 = x.iter().map(|&v| f64::from(v)).sum();
+        let got = f64::from(sop(&[n], &[], &[(&x, &[1])])[0]);
+        // A naive running f32 sum is off by ~1e-2 relative here; pairwise
+        // blocks keep it near f32's epsilon.
+        assert!(((got - exact) / exact).abs() < 1e-6, "{got} vs {exact}");
+        let naive = x.iter().fold(0.0f32, |a, &v| a + v);
+        assert!(((f64::from(naive) - exact) / exact).abs() > 1e-4);
+    }
+}

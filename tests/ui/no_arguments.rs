@@ -1,0 +1,7 @@
+use einkern::{einsum, Array};
+
+fn main() {
+    let a = Array::<f64>::zeros(&[2, 2]);
+    let _ = einsum!();
+    let _ = &a;
+}
