@@ -371,6 +371,13 @@ fn large_contractions_take_every_kernel_shape() {
         ("bij,bjk->bik", &[&[3, 7, 11], &[3, 11, 13]]),
         ("ij,jk,kl->il", &[&[13, 17], &[17, 19], &[19, 23]]),
         ("abcd,cdef->abef", &[&[5, 6, 7, 4], &[7, 4, 3, 5]]),
+        // Labels summed in one operand only are summed out before the GEMM.
+        ("ijx,yjk->ik", &[&[19, 23, 5], &[3, 23, 37]]),
+        // Matrix-vector: the sum-of-products nest, not the GEMM.
+        ("ij,j->i", &[&[67, 1031], &[1031]]),
+        // Transposed and batch-inner operands read through their strides.
+        ("ji,kj->ik", &[&[131, 29], &[17, 131]]),
+        ("ibj,jbk->bik", &[&[13, 3, 17], &[17, 3, 19]]),
     ];
     for &(spec, shapes) in cases {
         let ops: Vec<Strided> = shapes

@@ -52,8 +52,12 @@ mod tests {
         let a = Array::from_vec(&[2], vec![1.0f64, 2.0]).expect("two elements");
         let v = a.view();
         assert_eq!(a.as_array_view().to_vec(), vec![1.0, 2.0]);
-        assert_eq!((&a).as_array_view().shape(), &[2]);
-        assert_eq!((&v).as_array_view().to_vec(), vec![1.0, 2.0]);
+        // Through the blanket impl for references, as `einsum!(.., &a)` does.
+        fn through<T: Element>(x: impl AsArrayView<T>) -> Vec<T> {
+            x.as_array_view().to_vec()
+        }
+        assert_eq!(through(&a), vec![1.0, 2.0]);
+        assert_eq!(through(&v), vec![1.0, 2.0]);
         assert_eq!(v.t().as_array_view().strides(), &[1]);
     }
 }

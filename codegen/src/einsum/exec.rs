@@ -6,7 +6,7 @@
 //! |---|---|
 //! | one operand, nothing summed (permutation, diagonal) | a strided view of the input, copied into the output by [`copy_strided`] (blocked for transposes) |
 //! | one operand with summed labels; two operands without a shared summed label (elementwise, outer, batched outer) | [`sum_of_products`] |
-//! | two operands sharing a summed label | [`contract_gemm`] on the step's [`GemmDims`] |
+//! | two operands sharing a summed label | [`contract_gemm`]: the runtime's packed GEMM on the step's [`GemmDims`] |
 //!
 //! Three or more operands are contracted pairwise along a
 //! [`ContractionPath`] chosen for the bound sizes and cached per distinct
@@ -22,8 +22,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use einkern_runtime::copy::copy_strided;
+use einkern_runtime::gemm::{BatchDim, Contraction, GemmScalar, KDim, MDim, NDim};
 use einkern_runtime::sop::{sum_of_products, SopOperand};
-use einkern_runtime::{Array, ArrayView, Element, Error, Order};
+use einkern_runtime::{Array, ArrayView, DType, Element, Error, Order};
 
 use super::bind::LabelSizes;
 use super::classify::{classify_pair, GemmDims, StepKind};
@@ -359,20 +360,159 @@ unsafe fn sop_step<T: Element>(
 
 /// The pairwise contraction with a shared summed group:
 /// `C[batch, m, n] = Σ_{k, sum_a, sum_b} A[batch, m, k, sum_a] · B[batch, n, k, sum_b]`,
-/// every group a list of [`Dim`](super::Dim)s with A's, B's and C's strides
-/// (no transposition copies). `C` is write-only (beta = 0).
+/// every group a list of [`Dim`](super::Dim)s with A's, B's and C's strides.
+/// `C` is write-only (beta = 0).
 ///
-/// This is the portable fallback until the packed BLIS/TBLIS engine
-/// (`runtime::gemm`) lands: a strided loop nest on [`sum_of_products`],
-/// which coalesces contiguous dims, puts the best unit-stride dim innermost
-/// and, when that dim is one of C's, sweeps the summed dims over an
-/// L1-sized chunk of a C row (`c[m, n..] += a[m, k] · b[k, n..]`) — the
-/// cache-friendly order of a naive GEMM, without packing or register tiles.
+/// Labels summed in one operand only (`sum_a`, `sum_b`) are summed out of
+/// that operand first, into a C-order temporary of the operand's other
+/// labels, as NumPy does; the rest runs on the runtime's packed GEMM
+/// ([`Contraction`]), which reads every group through its own strides (no
+/// transposition copies).
 ///
 /// # Safety
 /// `a`, `b` must be valid for reads and `c` for writes at every offset the
 /// dims address, and `c` must overlap neither input nor itself.
 pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const T, c: *mut T) {
+    let rows: usize = dims.m.iter().map(|d| d.len).product();
+    let cols: usize = dims.n.iter().map(|d| d.len).product();
+    if rows == 1 || cols == 1 {
+        // A dot product or a matrix-vector product: memory-bound, nothing
+        // to gain from packing, and the sum-of-products nest's pairwise
+        // accumulators keep long sums as accurate as NumPy's.
+        // SAFETY: forwarded.
+        unsafe { contract_sop(dims, a, b, c) };
+        return;
+    }
+    if !dims.sum_a.is_empty() || !dims.sum_b.is_empty() {
+        let mut dims = dims.clone();
+        // SAFETY: forwarded; each temporary holds the summed-out operand
+        // and lives until the contraction below has read it.
+        let ta = unsafe { sum_out(&mut dims, 0, a) };
+        let tb = unsafe { sum_out(&mut dims, 1, b) };
+        let pa = ta.as_ref().map_or(a, |t| t.as_ptr());
+        let pb = tb.as_ref().map_or(b, |t| t.as_ptr());
+        // SAFETY: the dims now address the temporaries where they exist.
+        unsafe { contract_gemm(&dims, pa, pb, c) };
+        return;
+    }
+    let contraction = Contraction {
+        batch: dims
+            .batch
+            .iter()
+            .map(|d| BatchDim {
+                len: d.len,
+                stride_a: d.strides[0],
+                stride_b: d.strides[1],
+                stride_c: d.strides[2],
+            })
+            .collect(),
+        m: dims
+            .m
+            .iter()
+            .map(|d| MDim {
+                len: d.len,
+                stride_a: d.strides[0],
+                stride_c: d.strides[2],
+            })
+            .collect(),
+        n: dims
+            .n
+            .iter()
+            .map(|d| NDim {
+                len: d.len,
+                stride_b: d.strides[1],
+                stride_c: d.strides[2],
+            })
+            .collect(),
+        k: dims
+            .k
+            .iter()
+            .map(|d| KDim {
+                len: d.len,
+                stride_a: d.strides[0],
+                stride_b: d.strides[1],
+            })
+            .collect(),
+    };
+    // SAFETY (all arms): `T::DTYPE` names `T` itself, so the casts are
+    // identities; the address contract is the caller's.
+    unsafe {
+        match T::DTYPE {
+            DType::F32 => run_as::<f32, T>(&contraction, a, b, c),
+            DType::F64 => run_as::<f64, T>(&contraction, a, b, c),
+            DType::I32 => run_as::<i32, T>(&contraction, a, b, c),
+            DType::I64 => run_as::<i64, T>(&contraction, a, b, c),
+        }
+    }
+}
+
+/// [`Contraction::run`] with `alpha = 1, beta = 0` on `T`'s pointers seen as
+/// `G`'s.
+///
+/// # Safety
+/// `G` and `T` must be the same type; as [`Contraction::run`] otherwise.
+unsafe fn run_as<G: GemmScalar, T>(contraction: &Contraction, a: *const T, b: *const T, c: *mut T) {
+    // SAFETY: forwarded.
+    unsafe { contraction.run(G::ONE, a.cast::<G>(), b.cast::<G>(), G::ZERO, c.cast::<G>()) };
+}
+
+/// Sums operand `which` (0 = A, 1 = B) over its own summed labels into a
+/// fresh C-order array over its other dims (batch, then M or N, then K),
+/// and points those dims at it. `None` when there is nothing to sum.
+///
+/// # Safety
+/// `ptr` must be valid for reads at every offset the operand's dims address.
+unsafe fn sum_out<T: Element>(
+    dims: &mut GemmDims,
+    which: usize,
+    ptr: *const T,
+) -> Option<Array<T>> {
+    let summed = std::mem::take(if which == 0 {
+        &mut dims.sum_a
+    } else {
+        &mut dims.sum_b
+    });
+    if summed.is_empty() {
+        return None;
+    }
+    let free = if which == 0 { &mut dims.m } else { &mut dims.n };
+    let mut kept: Vec<&mut super::Dim> = dims
+        .batch
+        .iter_mut()
+        .chain(free.iter_mut())
+        .chain(dims.k.iter_mut())
+        .collect();
+    let shape: Vec<usize> = kept.iter().map(|d| d.len).collect();
+    let lens: Vec<usize> = shape
+        .iter()
+        .copied()
+        .chain(summed.iter().map(|d| d.len))
+        .collect();
+    let strides: Vec<isize> = kept
+        .iter()
+        .map(|d| d.strides[which])
+        .chain(summed.iter().map(|d| d.strides[which]))
+        .collect();
+    // SAFETY: `sum_of_products` writes every element.
+    let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
+    let operand = SopOperand {
+        ptr,
+        strides: &strides,
+    };
+    // SAFETY: the operand's strides address what the caller vouched for;
+    // `t` is fresh, C order, shaped by the kept dims.
+    unsafe { sum_of_products(&lens, t.as_mut_ptr(), t.strides(), &[operand]) };
+    for (d, &s) in kept.iter_mut().zip(t.strides()) {
+        d.strides[which] = s;
+    }
+    Some(t)
+}
+
+/// [`contract_gemm`] as one [`sum_of_products`] nest over every dim.
+///
+/// # Safety
+/// As [`contract_gemm`].
+unsafe fn contract_sop<T: Element>(dims: &GemmDims, a: *const T, b: *const T, c: *mut T) {
     let out_dims = dims.batch.iter().chain(&dims.m).chain(&dims.n);
     let summed = dims.k.iter().chain(&dims.sum_a).chain(&dims.sum_b);
     let all: Vec<_> = out_dims.clone().chain(summed).collect();
