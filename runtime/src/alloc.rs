@@ -7,13 +7,15 @@
 //! `MADV_HUGEPAGE`: on a kernel whose transparent huge pages are in `madvise`
 //! mode, first-touching 80 MB then costs ~40 huge-page faults instead of
 //! ~20 000 small ones (measured: 43 ms → 12 ms for a fresh 10⁷-f64 output).
-//! A mapping is zero-filled by the kernel, so [`RawBuffer::zeroed`] is free.
+//! A fresh mapping is zero-filled by the kernel, at first touch.
 //!
 //! Freed mappings are kept in a small, bounded cache and handed to the next
-//! *uninitialised* buffer of the same size — the common "allocate an output,
-//! use it, drop it, repeat" loop then touches no fresh pages at all, as with
-//! allocators that retain freed pages (jemalloc, mimalloc). Zeroed buffers
-//! never come from the cache: fresh kernel pages are already zero. The cache
+//! buffer of the same size — the common "allocate an output, use it, drop
+//! it, repeat" loop then touches no fresh pages at all, as with allocators
+//! that retain freed pages (jemalloc, mimalloc). A zeroed buffer taken from
+//! the cache is cleared with streaming stores: on this project's machine the
+//! kernel clears fresh huge pages at ~5 GB/s (80 MB in 15–19 ms of page
+//! faults) while streaming stores clear the same 80 MB in 5.4 ms. The cache
 //! holds at most `EINKERN_BUFFER_CACHE_MB` MiB (default 512; 0 disables it).
 
 use std::alloc::Layout;
@@ -87,7 +89,17 @@ impl<T: Copy> RawBuffer<T> {
         #[cfg(unix)]
         if bytes >= HUGE_THRESHOLD {
             let size = round_up(bytes, HUGE_PAGE);
-            let cached = if zero { None } else { cache::take(size) };
+            let cached = cache::take(size);
+            if zero {
+                if let Some(ptr) = cached {
+                    // SAFETY: the cached mapping holds `size` ≥ `bytes`
+                    // bytes, 2 MiB-aligned, so `bytes` rounded up to whole
+                    // u64s fit.
+                    unsafe {
+                        crate::stream::fill(ptr.as_ptr().cast::<u64>(), bytes.div_ceil(8), 0)
+                    };
+                }
+            }
             if let Some(ptr) = cached.or_else(|| map_huge(bytes)) {
                 return RawBuffer {
                     ptr: ptr.cast(),
@@ -288,24 +300,20 @@ mod tests {
     }
 
     #[test]
-    fn freed_large_buffers_are_reused_for_uninit_only() {
+    fn freed_large_buffers_are_reused_and_cleared_for_zeroed() {
         let len = HUGE_THRESHOLD / 8 + 12345;
-        let first = RawBuffer::<f64>::uninit(len);
-        let addr = first.as_ptr() as usize;
+        let mut first = RawBuffer::<f64>::uninit(len);
+        // SAFETY: `first` holds `len` elements.
+        unsafe { std::slice::from_raw_parts_mut(first.as_mut_ptr(), len) }.fill(7.0);
         drop(first);
-        // Another thread may race for the same mapping; then ours is fresh.
-        let again = RawBuffer::<f64>::uninit(len);
+        // Another thread may race for the mapping; either way the zeroed
+        // buffer, recycled or fresh, must read as zeros.
         let zeroed = RawBuffer::<f64>::zeroed(len);
-        assert_ne!(
-            zeroed.as_ptr() as usize,
-            addr,
-            "a zeroed buffer must not reuse memory"
-        );
         // SAFETY: `zeroed` initialised every element.
         assert!(unsafe { std::slice::from_raw_parts(zeroed.as_ptr(), len) }
             .iter()
             .all(|&x| x == 0.0));
-        drop(again);
+        assert!(zeroed.as_ptr() as usize % HUGE_PAGE == 0);
     }
 
     #[test]

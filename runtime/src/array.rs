@@ -42,8 +42,9 @@ impl<T: Element> Array<T> {
         Self::zeros_with_order(shape, Order::C)
     }
 
-    /// An array of zeros in the given order. Large arrays come from the
-    /// kernel already zeroed, so this costs no pass over memory.
+    /// An array of zeros in the given order. Large arrays are fresh pages the
+    /// kernel zeroes at first touch, or recycled ones cleared with streaming
+    /// stores ([`crate::alloc`]).
     pub fn zeros_with_order(shape: &[usize], order: Order) -> Self {
         let n = layout::size_of(shape).unwrap_or_else(|e| panic!("{e}"));
         Array {
@@ -61,7 +62,7 @@ impl<T: Element> Array<T> {
     pub fn full(shape: &[usize], value: T) -> Self {
         // SAFETY: `fill` writes every element.
         let mut a = unsafe { Self::uninit(shape, Order::C) };
-        a.as_mut_slice().fill(value);
+        a.fill(value);
         a
     }
 
@@ -258,9 +259,10 @@ impl<T: Element> Array<T> {
         ArrayView::as_strided(self.as_slice_memory_order(), shape, strides, offset)
     }
 
-    /// Sets every element to `value`.
+    /// Sets every element to `value` (with streaming stores when the array
+    /// is large, see [`crate::stream`]).
     pub fn fill(&mut self, value: T) {
-        self.as_mut_slice().fill(value);
+        self.view_mut().fill(value);
     }
 
     /// Reads a `.npy` file holding elements of type `T`.

@@ -8,8 +8,13 @@
 //! walks square tiles of the two fast axes, so both the reads and the writes
 //! of a tile stay in L1, transposed in registers where the element size
 //! allows ([`crate::transpose`]). That is the `transpose_f64_4096` workload.
+//!
+//! Destinations of at least [`stream::STREAM_BYTES`] are written with
+//! streaming stores where the kernel allows (fills, and transposes into
+//! aligned rows), which halves the memory traffic of a write.
 
-use crate::transpose::transpose_block;
+use crate::stream;
+use crate::transpose::{transpose_block, transpose_plane_streamed};
 
 /// One axis of a two-operand iteration: its length and each operand's stride.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +53,8 @@ pub unsafe fn copy_strided<T: Copy>(
         return;
     }
     let axes = plan_axes(shape, dst_strides, src_strides);
+    let streamed =
+        shape.iter().product::<usize>() * std::mem::size_of::<T>() >= stream::STREAM_BYTES;
     let Some((&inner, outer)) = axes.split_last() else {
         // SAFETY: a 0-d (or all-length-1) view has exactly one element at
         // its origin.
@@ -73,6 +80,7 @@ pub unsafe fn copy_strided<T: Copy>(
                         inner.dst,
                         src.offset(s),
                         inner.src,
+                        streamed,
                     )
                 }
             });
@@ -88,7 +96,16 @@ pub unsafe fn copy_strided<T: Copy>(
             let edge = tile_edge(std::mem::size_of::<T>());
             for_each_offset(&rest, |d, s| {
                 // SAFETY: as above, every tile lies inside the two axes.
-                unsafe { copy_tiled(tile_axis, inner, edge, dst.offset(d), src.offset(s)) }
+                unsafe {
+                    copy_tiled(
+                        tile_axis,
+                        inner,
+                        edge,
+                        streamed,
+                        dst.offset(d),
+                        src.offset(s),
+                    )
+                }
             });
         }
     }
@@ -151,16 +168,25 @@ fn for_each_offset(axes: &[Axis], mut f: impl FnMut(isize, isize)) {
     }
 }
 
-/// Copies `len` elements along one axis.
+/// Copies `len` elements along one axis; `streamed` asks for streaming
+/// stores where the row allows them.
 ///
 /// # Safety
 /// `dst + i·ds` and `src + i·ss` are valid for `i < len`, not overlapping.
 #[inline]
-unsafe fn copy_row<T: Copy>(len: usize, dst: *mut T, ds: isize, src: *const T, ss: isize) {
+unsafe fn copy_row<T: Copy>(
+    len: usize,
+    dst: *mut T,
+    ds: isize,
+    src: *const T,
+    ss: isize,
+    streamed: bool,
+) {
     // SAFETY: guaranteed by the caller for every i < len.
     unsafe {
         match (ds, ss) {
             (1, 1) => std::ptr::copy_nonoverlapping(src, dst, len),
+            (1, 0) if streamed => stream::fill(dst, len, *src),
             (1, 0) => std::slice::from_raw_parts_mut(dst, len).fill(*src),
             _ => {
                 for i in 0..len as isize {
@@ -176,10 +202,25 @@ unsafe fn copy_row<T: Copy>(len: usize, dst: *mut T, ds: isize, src: *const T, s
 ///
 /// # Safety
 /// As [`copy_row`], for every `(i, j)` with `i < a.len`, `j < b.len`.
-unsafe fn copy_tiled<T: Copy>(a: Axis, b: Axis, edge: usize, dst: *mut T, src: *const T) {
+unsafe fn copy_tiled<T: Copy>(
+    a: Axis,
+    b: Axis,
+    edge: usize,
+    streamed: bool,
+    dst: *mut T,
+    src: *const T,
+) {
     // The classic transpose (source contiguous along `a`, destination along
-    // `b`) has register-blocked kernels.
+    // `b`) has register-blocked kernels, and a streaming one for the whole
+    // plane: source rows run along `b`'s index, destination rows along `a`'s.
     let vector = a.src == 1 && b.dst == 1;
+    // SAFETY: the plane is the caller's (i < a.len, j < b.len).
+    if vector
+        && streamed
+        && unsafe { transpose_plane_streamed(b.len, a.len, src, b.src, dst, a.dst) }
+    {
+        return;
+    }
     for i0 in (0..a.len).step_by(edge) {
         let i1 = (i0 + edge).min(a.len);
         for j0 in (0..b.len).step_by(edge) {
@@ -262,5 +303,42 @@ mod tests {
         check(&[1, 1], &[7, 9], 3);
         check(&[], &[], 5);
         check(&[0, 3], &[1, 1], 0);
+    }
+
+    /// Destinations past [`stream::STREAM_BYTES`] take the streaming paths:
+    /// a transposed copy into fresh (aligned) rows, and a fill.
+    #[test]
+    fn streamed_copies_match_the_definition() {
+        let (rows, cols) = (1031usize, 2053usize); // 16.9 MB of f64, primes
+        let src: Vec<f64> = (0..rows * cols).map(|x| x as f64).collect();
+        let mut out = crate::alloc::RawBuffer::<f64>::uninit(rows * cols);
+        // SAFETY: `out` holds rows·cols elements, C order for [cols, rows];
+        // the source is read as its transpose, inside `src`.
+        let got = unsafe {
+            copy_strided(
+                &[cols, rows],
+                out.as_mut_ptr(),
+                &[rows as isize, 1],
+                src.as_ptr(),
+                &[1, cols as isize],
+            );
+            std::slice::from_raw_parts(out.as_ptr(), rows * cols)
+        };
+        for c in [0, 1, 17, cols - 1] {
+            for r in [0, 1, 4, 15, 16, 1027, 1028, rows - 1] {
+                assert_eq!(got[c * rows + r], src[r * cols + c], "({r}, {c})");
+            }
+        }
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == src[(i % rows) * cols + i / rows]));
+        let value = 3.5f64;
+        // SAFETY: one element broadcast over the whole of `out`.
+        let filled = unsafe {
+            copy_strided(&[rows * cols], out.as_mut_ptr(), &[1], &value, &[0]);
+            std::slice::from_raw_parts(out.as_ptr(), rows * cols)
+        };
+        assert!(filled.iter().all(|&x| x == value));
     }
 }

@@ -30,6 +30,7 @@ pub mod npy;
 pub mod random;
 pub mod slice;
 pub mod sop;
+pub mod stream;
 pub mod transpose;
 pub mod view;
 pub mod vmath;
