@@ -20,14 +20,14 @@ fn constructors_and_io_have_the_contract_signatures() {
     let zeros_with_order: fn(&[usize], Order) -> Array<f64> = Array::<f64>::zeros_with_order;
     let ones: fn(&[usize]) -> Array<f32> = Array::<f32>::ones;
     let full: fn(&[usize], i32) -> Array<i32> = Array::<i32>::full;
-    let from_vec: fn(&[usize], Vec<i64>) -> Result<Array<i64>, Error> = Array::<i64>::from_vec;
+    type FromVec = fn(&[usize], Vec<i64>) -> Result<Array<i64>, Error>;
+    let from_vec: FromVec = Array::<i64>::from_vec;
     let eye: fn(usize) -> Array<f64> = Array::<f64>::eye;
     let view: for<'a> fn(&'a Array<f64>) -> ArrayView<'a, f64> = Array::<f64>::view;
     let view_mut: for<'a> fn(&'a mut Array<f64>) -> ArrayViewMut<'a, f64> = Array::<f64>::view_mut;
-    // `impl AsRef<Path>` parameters: called with a `&Path` and a `PathBuf`.
+    // `impl AsRef<Path>` parameters, called with a `&Path`.
     let read_npy = |p: &Path| -> Result<Array<f64>, Error> { Array::<f64>::read_npy(p) };
-    let write_npy =
-        |a: &Array<f64>, p: &Path| -> Result<(), Error> { a.write_npy(p.to_path_buf()) };
+    let write_npy = |a: &Array<f64>, p: &Path| -> Result<(), Error> { a.write_npy(p) };
     let _ = (element_bounds(1.0f32), element_bounds(1.0f64));
     let _ = (element_bounds(1i32), element_bounds(1i64));
 
