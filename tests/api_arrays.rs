@@ -82,7 +82,8 @@ fn view_operations_have_the_contract_signatures() {
     fn diagonal<'a>(v: &V<'a>) -> Result<V<'a>, Error> {
         v.diagonal()
     }
-    let shapes: fn(&[usize], &[usize]) -> Result<Vec<usize>, Error> = broadcast_shapes;
+    type Shapes = fn(&[usize], &[usize]) -> Result<Vec<usize>, Error>;
+    let shapes: Shapes = broadcast_shapes;
 
     let a = Array::<f64>::from_fn(&[3, 4], |i| (i[0] * 4 + i[1]) as f64);
     let v = a.view();
