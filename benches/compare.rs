@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use einkern::{einsum, random, Array, Element};
+use einkern::{einsum, random, s, Array, Element, Order};
 
 struct Harness {
     reps: usize,
@@ -130,6 +130,24 @@ fn main() {
     if h.wants("matmul_f64_512") {
         let (a, b) = (rand_f64(&[512, 512], 10), rand_f64(&[512, 512], 11));
         h.row("matmul_f64_512", "einkern", || einsum!("ij,jk->ik", &a, &b));
+    }
+    // Not in the shared table: the same product with operands in other
+    // layouts, which the packed GEMM reads through their strides (no copy).
+    if h.wants("matmul_f64_512_layouts") {
+        let (a, b) = (rand_f64(&[512, 512], 10), rand_f64(&[512, 512], 11));
+        let at = a.view().t().to_owned();
+        h.row("matmul_f64_512_layouts", "einkern[A transposed]", || {
+            einsum!("ij,jk->ik", at.view().t(), &b)
+        });
+        let bf = b.to_order(Order::F);
+        h.row("matmul_f64_512_layouts", "einkern[B F-order]", || {
+            einsum!("ij,jk->ik", &a, &bf)
+        });
+        let wide = rand_f64(&[512, 1024], 12);
+        let strided = wide.view().slice(s![.., ..;2]).expect("in range");
+        h.row("matmul_f64_512_layouts", "einkern[B column step 2]", || {
+            einsum!("ij,jk->ik", &a, strided.clone())
+        });
     }
     if h.wants("matmul_f32_1024") {
         let a = rand_t::<f32>(&[1024, 1024], 12);
