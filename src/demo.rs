@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use einkern::{random, s, Array, Error, NewAxis, Order};
+use einkern::{einsum, random, s, try_einsum, Array, Error, NewAxis, Order};
 
 /// Median wall time of `reps` calls, in milliseconds.
 fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
@@ -21,7 +21,7 @@ fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
 }
 
 pub fn run() -> Result<(), Error> {
-    println!("einkern demo — the strided-array runtime\n");
+    println!("einkern demo — the strided-array runtime and einsum!\n");
 
     println!("== Arrays print like NumPy");
     let a = Array::from_fn(&[3, 4], |i| (i[0] * 4 + i[1]) as f64 / 2.0);
@@ -88,6 +88,8 @@ pub fn run() -> Result<(), Error> {
         fresh / reuse
     );
 
+    einsum_section()?;
+
     println!("== .npy files round-trip with NumPy");
     let dir = std::env::temp_dir().join(format!("einkern-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(Some(&dir), e))?;
@@ -104,5 +106,48 @@ pub fn run() -> Result<(), Error> {
         Ok(_) => println!("unexpectedly read float64 data as int32"),
     }
     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(Some(&dir), e))?;
+    Ok(())
+}
+
+/// `einsum!`: subscripts parsed at compile time, GEMM-shaped contractions on
+/// packed AVX2/AVX-512 micro-kernels, whatever the operands' layouts.
+fn einsum_section() -> Result<(), Error> {
+    println!("== einsum! plans at compile time and runs on packed GEMM kernels");
+    let n = 512;
+    let a = random::uniform::<f64>(&[n, n], -1.0, 1.0, 2)?;
+    let b = random::uniform::<f64>(&[n, n], -1.0, 1.0, 3)?;
+    let fast = time_ms(5, || einsum!("ij,jk->ik", &a, &b));
+    let naive = time_ms(1, || {
+        let (x, y) = (
+            a.as_slice().expect("C order"),
+            b.as_slice().expect("C order"),
+        );
+        let mut c = vec![0.0f64; n * n];
+        for i in 0..n {
+            for k in 0..n {
+                let aik = x[i * n + k];
+                for j in 0..n {
+                    c[i * n + j] += aik * y[k * n + j];
+                }
+            }
+        }
+        c
+    });
+    let gflops = 2.0 * (n * n * n) as f64 / fast / 1e6;
+    println!("einsum!(\"ij,jk->ik\") {n}x{n} f64: {fast:.2} ms ({gflops:.0} GFLOP/s); i-k-j loop: {naive:.1} ms");
+    let bt = b.t();
+    let transposed = time_ms(5, || einsum!("ij,jk->ik", &a, bt.clone()));
+    println!("  with B transposed (read through its strides, no copy): {transposed:.2} ms");
+    let q = random::uniform::<f32>(&[4, 8, 128, 64], -1.0, 1.0, 4)?;
+    let k = random::uniform::<f32>(&[4, 8, 128, 64], -1.0, 1.0, 5)?;
+    let scores = time_ms(5, || einsum!("bhqd,bhkd->bhqk", &q, &k));
+    println!("attention scores bhqd,bhkd->bhqk 4x8x128x64 f32: {scores:.2} ms");
+    let trace = einsum!("ii->", &a);
+    println!("trace ii-> = {:.4}", trace.to_vec()[0]);
+    let c = random::uniform::<f64>(&[300, 7], -1.0, 1.0, 6)?;
+    match try_einsum!("ij,jk->ik", &a, &c) {
+        Err(e) => println!("a shape mismatch is an Err: {e}\n"),
+        Ok(_) => println!("unexpectedly multiplied mismatched shapes\n"),
+    }
     Ok(())
 }
