@@ -41,15 +41,26 @@ mod x86 {
                 unsafe fn run(t: &Tile<$t>) {
                     // SAFETY: this kernel is only selected when cpu::isa()
                     // reports AVX-512 (or a test checked it); the caller
-                    // upholds the tile contract.
-                    unsafe { $inner(t) }
+                    // upholds the tile contract, and each instance reads
+                    // and stores at most `t.cols` ≤ N columns.
+                    unsafe {
+                        match t.cols {
+                            9.. => $inner::<NR>(t),
+                            5..=8 => $inner::<8>(t),
+                            _ => $inner::<4>(t),
+                        }
+                    }
                 }
             }
 
+            /// The tile kernel over the first `N` columns: the full tile,
+            /// or a narrower one for the last, partial panel of N (e.g. 4
+            /// of 12 when N = 64), which would otherwise spend two thirds
+            /// of its multiply-adds on zero padding.
             #[target_feature(enable = "avx512f,fma")]
-            unsafe fn $inner(t: &Tile<$t>) {
+            unsafe fn $inner<const N: usize>(t: &Tile<$t>) {
                 const L: usize = $lanes;
-                let mut acc: [[$v; 2]; NR] = [[$setzero(); 2]; NR];
+                let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
                 let (mut a, mut b) = (t.a, t.b);
                 if t.rsc == 1 {
                     // Start fetching the C tile now, so the store at the end
@@ -67,12 +78,12 @@ mod x86 {
                     ($js:expr) => {
                         for _ in 0..t.k {
                             // SAFETY: per the contract, a has 2·L readable
-                            // elements and b + j·b_js is readable for j < NR
-                            // at every K step.
+                            // elements and b + j·b_js is readable for
+                            // j < N ≤ NR at every K step.
                             unsafe {
                                 let a0 = $loadu(a);
                                 let a1 = $loadu(a.add(L));
-                                for j in 0..NR {
+                                for j in 0..N {
                                     let bj = $set1(*b.offset(j as isize * $js));
                                     acc[j][0] = $fmadd(a0, bj, acc[j][0]);
                                     acc[j][1] = $fmadd(a1, bj, acc[j][1]);
@@ -114,6 +125,7 @@ mod x86 {
                     }
                 } else {
                     let mut buf = [0 as $t; 2 * L * NR];
+                    // Columns N.. of buf stay zero; only t.cols ≤ N are stored.
                     for (j, col) in acc.iter().enumerate() {
                         for (v, &x) in col.iter().enumerate() {
                             // SAFETY: (j·2 + v)·L + L ≤ 2·L·NR, inside buf.
