@@ -258,12 +258,20 @@ unsafe fn run<S: Arith>(
     let outer = order_and_coalesce(outer);
     let summed = order_and_coalesce(summed);
     let best = |ls: &[Loop]| ls.last().map_or(0, Loop::unit_count);
-    let at = |base: &[*const S], off: &[isize]| -> Vec<*const S> {
-        base.iter()
-            .zip(&off[1..])
-            .map(|(&p, &o)| p.wrapping_offset(o))
-            .collect()
+    // The operands' pointers at an offset, written into a buffer the loops
+    // reuse: no allocation per row.
+    let at = |buf: &mut Vec<*const S>, base: &[*const S], off: &[isize]| {
+        buf.clear();
+        buf.extend(
+            base.iter()
+                .zip(&off[1..])
+                .map(|(&p, &o)| p.wrapping_offset(o)),
+        );
     };
+    let (mut p, mut p_row) = (
+        Vec::with_capacity(ptrs.len()),
+        Vec::with_capacity(ptrs.len()),
+    );
     if summed.is_empty() {
         // Elementwise: the best output loop innermost.
         let Some((inner, rest)) = outer.split_last() else {
@@ -273,7 +281,7 @@ unsafe fn run<S: Arith>(
         };
         let st: Vec<isize> = inner.s[1..].to_vec();
         odometer(rest, arrays, |off| {
-            let p = at(ptrs, off);
+            at(&mut p, ptrs, off);
             // SAFETY: `off` is an in-range index of the outer loops, and the
             // inner loop stays within `inner.len` steps of each stride.
             unsafe { assign_row(inner.len, out.offset(off[0]), inner.s[0], &p, &st) };
@@ -283,10 +291,10 @@ unsafe fn run<S: Arith>(
         let (inner, rest) = summed.split_last().expect("summed is not empty");
         let st: Vec<isize> = inner.s[1..].to_vec();
         odometer(&outer, arrays, |off| {
-            let base = at(ptrs, off);
+            at(&mut p_row, ptrs, off);
             let mut acc = S::ZERO;
             odometer(rest, arrays, |soff| {
-                let p = at(&base, soff);
+                at(&mut p, &p_row, soff);
                 // SAFETY: in-range outer and summed indices; the inner loop
                 // stays within `inner.len` steps.
                 acc = acc.add(unsafe { reduce_row(inner.len, &p, &st) });
@@ -310,13 +318,14 @@ unsafe fn run<S: Arith>(
                     // SAFETY: `i < len` steps along the output row chunk.
                     unsafe { *o.offset(i as isize * row.s[0]) = S::ZERO };
                 }
-                let base: Vec<*const S> = ptrs
-                    .iter()
-                    .zip(off[1..].iter().zip(&shift[1..]))
-                    .map(|(&p, (&a, &b))| p.wrapping_offset(a + b))
-                    .collect();
+                p_row.clear();
+                p_row.extend(
+                    ptrs.iter()
+                        .zip(off[1..].iter().zip(&shift[1..]))
+                        .map(|(&p, (&a, &b))| p.wrapping_offset(a + b)),
+                );
                 odometer(&summed, arrays, |soff| {
-                    let p = at(&base, soff);
+                    at(&mut p, &p_row, soff);
                     // SAFETY: in-range indices; the chunk stays inside the row.
                     unsafe { accumulate_row(len, o, row.s[0], &p, &st) };
                 });
