@@ -13,14 +13,18 @@
 //! buffer of the same size — the common "allocate an output, use it, drop
 //! it, repeat" loop then touches no fresh pages at all, as with allocators
 //! that retain freed pages (jemalloc, mimalloc). A zeroed buffer taken from
-//! the cache is cleared with streaming stores: on this project's machine the
-//! kernel clears fresh huge pages at ~5 GB/s (80 MB in 15–19 ms of page
-//! faults) while streaming stores clear the same 80 MB in 5.4 ms. The cache
+//! the cache is cleared lazily, with streaming stores, on its first access —
+//! or never, when that access overwrites it whole (`Array::zeros` then
+//! `fill`), like `calloc` pages that are written before they are read. On
+//! this project's machine the kernel clears fresh huge pages at ~5 GB/s
+//! (80 MB in 15–19 ms of page faults); streaming stores clear the same 80 MB
+//! in 5.4 ms. The cache
 //! holds at most `EINKERN_BUFFER_CACHE_MB` MiB (default 512; 0 disables it).
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::Once;
 
 /// Alignment of every buffer: one cache line, and one AVX-512 vector.
 pub const ALIGN: usize = 64;
@@ -53,6 +57,11 @@ pub struct RawBuffer<T> {
     ptr: NonNull<T>,
     len: usize,
     origin: Origin,
+    /// `Some` for a recycled mapping handed out as zeroed: the zeros are
+    /// written on the first access ([`RawBuffer::as_ptr`] and friends), or
+    /// never, when the first access overwrites every element
+    /// ([`RawBuffer::as_mut_ptr_for_overwrite`]).
+    pending_zero: Option<Once>,
     _owns: PhantomData<T>,
 }
 
@@ -86,6 +95,7 @@ impl<T: Copy> RawBuffer<T> {
                 ptr: dangling_aligned(),
                 len,
                 origin: Origin::Empty,
+                pending_zero: None,
                 _owns: PhantomData,
             };
         }
@@ -93,21 +103,15 @@ impl<T: Copy> RawBuffer<T> {
         if bytes >= HUGE_THRESHOLD {
             let size = round_up(bytes, HUGE_PAGE);
             let cached = cache::take(size);
-            if zero {
-                if let Some(ptr) = cached {
-                    // SAFETY: the cached mapping holds `size` ≥ `bytes`
-                    // bytes, 2 MiB-aligned, so `bytes` rounded up to whole
-                    // u64s fit.
-                    unsafe {
-                        crate::stream::fill(ptr.as_ptr().cast::<u64>(), bytes.div_ceil(8), 0)
-                    };
-                }
-            }
+            // A recycled mapping holds old data: zero it lazily. A fresh
+            // one is zero-filled by the kernel.
+            let pending_zero = (zero && cached.is_some()).then(Once::new);
             if let Some(ptr) = cached.or_else(|| map_huge(bytes)) {
                 return RawBuffer {
                     ptr: ptr.cast(),
                     len,
-                    origin: Origin::Mapped(round_up(bytes, HUGE_PAGE)),
+                    origin: Origin::Mapped(size),
+                    pending_zero,
                     _owns: PhantomData,
                 };
             }
@@ -127,6 +131,7 @@ impl<T: Copy> RawBuffer<T> {
             ptr,
             len,
             origin: Origin::Heap(layout),
+            pending_zero: None,
             _owns: PhantomData,
         }
     }
@@ -149,11 +154,40 @@ impl<T> RawBuffer<T> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// The elements, for reading (a pending zero fill is done first).
     pub fn as_ptr(&self) -> *const T {
+        self.settle_zeros();
         self.ptr.as_ptr()
     }
+    /// The elements, for reading and writing (a pending zero fill is done
+    /// first).
     pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.settle_zeros();
         self.ptr.as_ptr()
+    }
+    /// The elements, for a caller that writes every one of them before
+    /// anything reads one: a pending zero fill is dropped, so
+    /// `Array::zeros(..)` followed by a full `fill` writes memory once.
+    pub fn as_mut_ptr_for_overwrite(&mut self) -> *mut T {
+        self.pending_zero = None;
+        self.ptr.as_ptr()
+    }
+
+    /// Writes the zeros of a recycled zeroed buffer, once, with streaming
+    /// stores; every access path calls this before touching the elements.
+    fn settle_zeros(&self) {
+        if let Some(once) = &self.pending_zero {
+            once.call_once(|| {
+                let bytes = self.len * std::mem::size_of::<T>();
+                // SAFETY: a pending zero fill only exists for a mapping of
+                // `bytes` rounded up to 2 MiB, so the whole u64s covering
+                // `bytes` are inside it; nothing has read or written the
+                // elements yet (every access waits on this `Once`).
+                unsafe {
+                    crate::stream::fill(self.ptr.as_ptr().cast::<u64>(), bytes.div_ceil(8), 0)
+                };
+            });
+        }
     }
 }
 
@@ -317,6 +351,40 @@ mod tests {
             .iter()
             .all(|&x| x == 0.0));
         assert!(zeroed.as_ptr() as usize % HUGE_PAGE == 0);
+    }
+
+    #[test]
+    fn recycled_zeroed_buffers_read_as_zeros_from_any_thread_or_are_overwritten() {
+        let len = HUGE_THRESHOLD / 4 + 999;
+        let garbage = |len: usize| {
+            let mut b = RawBuffer::<f32>::uninit(len);
+            // SAFETY: `b` holds `len` elements.
+            unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr(), len) }.fill(f32::NAN);
+        };
+        garbage(len);
+        let zeroed = RawBuffer::<f32>::zeroed(len);
+        let shared = &zeroed;
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(move || {
+                    // SAFETY: `shared` holds `len` initialised elements.
+                    let v = unsafe { std::slice::from_raw_parts(shared.as_ptr(), len) };
+                    assert!(v.iter().all(|&x| x == 0.0));
+                });
+            }
+        });
+        drop(zeroed);
+        garbage(len);
+        let mut overwritten = RawBuffer::<f32>::zeroed(len);
+        let p = overwritten.as_mut_ptr_for_overwrite();
+        // SAFETY: `p` points at `len` elements, written before any read.
+        unsafe { std::slice::from_raw_parts_mut(p, len) }.fill(1.5);
+        // SAFETY: every element was written above.
+        let v = unsafe { std::slice::from_raw_parts(overwritten.as_ptr(), len) };
+        assert!(
+            v.iter().all(|&x| x == 1.5),
+            "no late zero fill may clobber the writes"
+        );
     }
 
     #[test]

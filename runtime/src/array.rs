@@ -260,9 +260,20 @@ impl<T: Element> Array<T> {
     }
 
     /// Sets every element to `value` (with streaming stores when the array
-    /// is large, see [`crate::stream`]).
+    /// is large, see [`crate::stream`]). An array covers its whole buffer,
+    /// so a recycled `zeros` buffer is written once, not zeroed first.
     pub fn fill(&mut self, value: T) {
-        self.view_mut().fill(value);
+        let len = self.buf.len();
+        let ptr = self.buf.as_mut_ptr_for_overwrite();
+        // SAFETY: the buffer holds `len` elements, all of them this array's
+        // (C or F contiguous), and `&mut self` excludes any other access.
+        unsafe {
+            if len * std::mem::size_of::<T>() >= crate::stream::STREAM_BYTES {
+                crate::stream::fill(ptr, len, value);
+            } else {
+                std::slice::from_raw_parts_mut(ptr, len).fill(value);
+            }
+        }
     }
 
     /// Reads a `.npy` file holding elements of type `T`.
@@ -347,6 +358,29 @@ impl<T: Element> std::fmt::Display for Array<T> {
 mod tests {
     use super::*;
     use crate::s;
+
+    /// A large `zeros` array reads as zeros through every access path, and
+    /// `fill` overwrites it whole, whether or not its buffer was recycled.
+    #[test]
+    fn large_zeros_read_as_zeros_and_fill_overwrites() {
+        let n = 3 << 20; // 12 MiB of f32: mapped, recyclable
+        for _ in 0..2 {
+            let mut junk = Array::<f32>::full(&[n], f32::NAN);
+            junk.fill(-1.0);
+            drop(junk);
+            let z = Array::<f32>::zeros(&[n]);
+            assert_eq!(z.get(&[n - 1]), Some(0.0));
+            assert!(z.iter().all(|x| x == 0.0));
+            drop(z);
+            let mut f = Array::<f32>::zeros(&[2, n / 2]);
+            f.fill(3.0);
+            assert!(f.as_slice().expect("C order").iter().all(|&x| x == 3.0));
+            drop(f);
+            let mut w = Array::<f32>::zeros(&[n]);
+            w.slice_mut(s![..;2]).expect("in range").fill(1.0);
+            assert_eq!(w.to_vec()[..4], [1.0, 0.0, 1.0, 0.0]);
+        }
+    }
 
     #[test]
     fn constructors() {
