@@ -46,12 +46,17 @@
 //!   outer (e.g. a sum over axis 0 of a C-order matrix); store
 //!   `out[i] = op(out[i], f(...)[i])`, a flat vectorisable loop.
 //!
+//! [`bind`] holds the run-time geometry generated kernels need around the
+//! driver: broadcast pass shapes, operand byte strides, reduction shapes.
+//!
 //! The driver never splits a reduced axis across threads, so accumulating
 //! rows never race.
 
+pub mod bind;
 mod nest;
 pub mod reduce;
 mod split;
 
+pub use bind::{bind, bind_out, check_out_shape, pass_shape, Reduction};
 pub use nest::Loops;
 pub use split::Parallel;

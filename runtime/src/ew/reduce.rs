@@ -138,36 +138,72 @@ fn fold_block<T: Reducible>(
     acc[0]
 }
 
+/// Pairwise summation of a stream of partial sums (blocks), for rows that
+/// are reduced a block at a time.
+///
+/// A binary counter of block sums: `stack[d]` holds the sum of 2^k blocks
+/// for a decreasing k; pushing merges equal-sized neighbours, which is
+/// exactly pairwise summation over the blocks.
+#[derive(Clone, Copy, Debug)]
+pub struct Pairwise<T> {
+    stack: [T; 64],
+    depth: usize,
+    count: u64,
+}
+
+impl<T: Reducible> Default for Pairwise<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Reducible> Pairwise<T> {
+    #[inline(always)]
+    pub fn new() -> Self {
+        Pairwise {
+            stack: [T::ZERO; 64],
+            depth: 0,
+            count: 0,
+        }
+    }
+
+    /// Adds the sum of the next block.
+    #[inline(always)]
+    pub fn push(&mut self, block_sum: T) {
+        let mut s = block_sum;
+        let mut c = self.count;
+        while c & 1 == 1 {
+            self.depth -= 1;
+            s = self.stack[self.depth].add(s);
+            c >>= 1;
+        }
+        self.stack[self.depth] = s;
+        self.depth += 1;
+        self.count += 1;
+    }
+
+    /// The sum of every block pushed.
+    #[inline(always)]
+    pub fn total(&self) -> T {
+        let mut total = T::ZERO;
+        for d in (0..self.depth).rev() {
+            total = self.stack[d].add(total);
+        }
+        total
+    }
+}
+
 /// `f(0) + f(1) + ... + f(len - 1)`, pairwise over blocks of 128.
 #[inline(always)]
 pub fn sum<T: Reducible>(len: usize, mut f: impl FnMut(usize) -> T) -> T {
-    // A binary counter of block sums: `stack[d]` holds the sum of 2^k
-    // blocks for a decreasing k; pushing merges equal-sized neighbours,
-    // which is exactly pairwise summation over the blocks.
-    let mut stack = [T::ZERO; 64];
-    let mut depth = 0usize;
-    let mut count = 0u64;
+    let mut acc = Pairwise::new();
     let mut start = 0usize;
     while start < len {
         let n = BLOCK.min(len - start);
-        let mut s = fold_block(start, n, T::ZERO, T::add, &mut f);
-        let mut c = count;
-        while c & 1 == 1 {
-            depth -= 1;
-            s = stack[depth].add(s);
-            c >>= 1;
-        }
-        stack[depth] = s;
-        depth += 1;
-        count += 1;
+        acc.push(fold_block(start, n, T::ZERO, T::add, &mut f));
         start += n;
     }
-    let mut total = T::ZERO;
-    while depth > 0 {
-        depth -= 1;
-        total = stack[depth].add(total);
-    }
-    total
+    acc.total()
 }
 
 /// `f(0) * f(1) * ... * f(len - 1)`.
