@@ -137,9 +137,21 @@ fn element_type(t: ScalarType) -> TokenStream {
     }
 }
 
+/// The type inside invisible groups (types passed through `macro_rules!`)
+/// and parentheses.
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
+    }
+}
+
 /// `f32`, `f64`, `i32` or `i64`.
 fn scalar_type(ty: &Type) -> Option<ScalarType> {
-    let Type::Path(p) = ty else { return None };
+    let Type::Path(p) = ungroup(ty) else {
+        return None;
+    };
     if p.qself.is_some() {
         return None;
     }
@@ -155,7 +167,9 @@ fn scalar_type(ty: &Type) -> Option<ScalarType> {
 
 /// The last segment of a type path if it is `name<..., T>`: returns `T`.
 fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
-    let Type::Path(p) = ty else { return None };
+    let Type::Path(p) = ungroup(ty) else {
+        return None;
+    };
     let seg = p.path.segments.last()?;
     if seg.ident != name {
         return None;
@@ -194,7 +208,7 @@ fn param(arg: &FnArg) -> syn::Result<Param> {
             is_array: false,
         });
     }
-    let array = match &*pt.ty {
+    let array = match ungroup(&pt.ty) {
         Type::Reference(r) if r.mutability.is_none() => {
             generic_arg(&r.elem, "Array").or_else(|| generic_arg(&r.elem, "ArrayView"))
         }
@@ -219,7 +233,7 @@ fn return_type(ret: &ReturnType, fn_span: Span) -> syn::Result<(ScalarType, bool
     if let Some(t) = generic_arg(ty, "Array").and_then(scalar_type) {
         return Ok((t, false));
     }
-    let result_arg = match &**ty {
+    let result_arg = match ungroup(ty) {
         Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
             PathArguments::AngleBracketed(a) if s.ident == "Result" => a.args.first(),
             _ => None,
