@@ -64,7 +64,8 @@ pub struct Reduction {
 impl Reduction {
     /// Plans reduction `name` (for messages) of an argument of shape
     /// `arg_shape`. With `needs_elements` (max, min: no identity), an empty
-    /// reduced axis is an error, as in NumPy.
+    /// reduced axis is an error, as in NumPy (even when the result is empty
+    /// too).
     pub fn new(
         name: &str,
         arg_shape: &[usize],
@@ -86,7 +87,7 @@ impl Reduction {
             .filter(|&k| reduced(k))
             .map(|k| arg_shape[k])
             .product();
-        if needs_elements && count == 0 && shape.iter().product::<usize>() > 0 {
+        if needs_elements && count == 0 {
             return Err(Error::value(format!(
                 "{name}() of an empty axis has no identity (argument shape {})",
                 fmt_shape(arg_shape)
@@ -170,7 +171,8 @@ mod tests {
         let e = Reduction::new("max", &[3, 0], Some(1), false, true).unwrap_err();
         assert!(e.to_string().contains("(3, 0)"), "{e}");
         assert!(Reduction::new("max", &[0, 3], Some(0), false, true).is_err());
-        assert!(Reduction::new("max", &[0, 0], Some(1), false, true).is_ok());
+        assert!(Reduction::new("max", &[0, 0], Some(1), false, true).is_err());
+        assert!(Reduction::new("max", &[0, 3], Some(1), false, true).is_ok());
         assert!(Reduction::new("sum", &[3], Some(1), false, false).is_err());
         let e = pass_shape(&[&[2, 3], &[4]]).unwrap_err();
         assert!(
