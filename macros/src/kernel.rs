@@ -22,9 +22,26 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         return syn::Error::new_spanned(attr, "#[kernel] takes no arguments").to_compile_error();
     }
-    match syn::parse2::<ItemFn>(item).and_then(|f| kernel(&f)) {
+    let f = match syn::parse2::<ItemFn>(item) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error(),
+    };
+    match kernel(&f) {
         Ok(tokens) => tokens,
-        Err(e) => e.to_compile_error(),
+        Err(e) => {
+            // Keep the function's signature so that callers see no second
+            // error ("cannot find function"), only the one that matters.
+            let error = e.to_compile_error();
+            let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
+            quote! {
+                #error
+                #(#attrs)*
+                #[allow(unused_variables)]
+                #vis #sig {
+                    ::core::unreachable!("this #[kernel] did not compile")
+                }
+            }
+        }
     }
 }
 
@@ -290,10 +307,12 @@ fn body(block: &syn::Block, spans: &mut Vec<Span>) -> syn::Result<ast::Program> 
             }
             Stmt::Expr(e, None) if i + 1 == n => result = Some(expr(e, spans)?),
             Stmt::Expr(e, _) => {
+                // Loops and `if` get their own message.
+                expr(e, spans)?;
                 return Err(syn::Error::new_spanned(
                     e,
                     "a #[kernel] body is `let` bindings and one final expression (no statements)",
-                ))
+                ));
             }
             Stmt::Item(item) => {
                 return Err(syn::Error::new_spanned(
@@ -392,7 +411,8 @@ fn expr(e: &Expr, spans: &mut Vec<Span>) -> syn::Result<ast::Expr> {
                 }
             };
             let (l, r) = (expr(&b.left, spans)?, expr(&b.right, spans)?);
-            node(K::Binary(op, Box::new(l), Box::new(r)), span, spans)
+            // Type errors of an operator point at the operator.
+            node(K::Binary(op, Box::new(l), Box::new(r)), b.op.span(), spans)
         }
         Expr::Cast(c) => {
             let Some(t) = scalar_type(&c.ty) else {
