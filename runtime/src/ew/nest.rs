@@ -146,7 +146,24 @@ fn outer_first(ops: &[&[isize]], b: usize, a: usize) -> bool {
     false
 }
 
+/// Reduced rows at most this long are not walked one row per output
+/// element: the nest is interchanged so that rows run along the next kept
+/// axis (see [`run_serial`]).
+const SHORT_REDUCTION: usize = 64;
+/// Output elements per row in the interchanged walk (fits L1 with room for
+/// the operands).
+const TILE: usize = 512;
+
 /// Walks a (sub-)nest serially: `shape` and `strides` as in [`Loops`].
+///
+/// When the row is a short reduced axis (output stride 0, at most
+/// [`SHORT_REDUCTION`] long) and the next axis is kept, calling the row
+/// function once per output element would cost more than the arithmetic
+/// (pairwise distances over 3 coordinates, a rolling mean over 64). The walk
+/// then tiles the kept axis and, per tile, calls the row function once per
+/// position along the reduced axis, with rows along the kept axis: the row
+/// function accumulates `out[i] = op(out[i], f(i))` into a tile that stays
+/// in L1.
 ///
 /// # Safety
 /// As [`Loops::run`], for this shape.
@@ -160,19 +177,72 @@ pub(super) unsafe fn run_serial<F>(
     F: Fn(usize, &[*const u8], &[isize], *mut u8, isize),
 {
     let nd = shape.len();
-    let inner = shape[nd - 1];
-    let out_stride = strides[0][nd - 1];
-    let in_row: Vec<isize> = strides[1..].iter().map(|s| s[nd - 1]).collect();
-    let outer = &shape[..nd - 1];
+    let along = |k: usize| -> Vec<isize> { strides[1..].iter().map(|s| s[k]).collect() };
+    let interchange = nd >= 2
+        && strides[0][nd - 1] == 0
+        && strides[0][nd - 2] != 0
+        && shape[nd - 1] <= SHORT_REDUCTION;
+    if interchange {
+        let (kept, reduced) = (shape[nd - 2], shape[nd - 1]);
+        let (in_kept, in_reduced) = (along(nd - 2), along(nd - 1));
+        let out_kept = strides[0][nd - 2];
+        let mut p: Vec<*const u8> = ins.to_vec();
+        // SAFETY: the caller's contract; every pointer below addresses an
+        // index of the nest (tile start + reduced position), with `n`
+        // elements along the kept axis still inside it.
+        unsafe {
+            walk(&shape[..nd - 2], strides, out, ins, |o, base| {
+                for start in (0..kept).step_by(TILE) {
+                    let n = TILE.min(kept - start);
+                    for r in 0..reduced {
+                        for (j, pj) in p.iter_mut().enumerate() {
+                            let off = (start as isize)
+                                .wrapping_mul(in_kept[j])
+                                .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
+                            *pj = base[j].wrapping_offset(off);
+                        }
+                        let o = o.wrapping_offset((start as isize).wrapping_mul(out_kept));
+                        row(n, &p, &in_kept, o, out_kept);
+                    }
+                }
+            })
+        };
+    } else {
+        let inner = shape[nd - 1];
+        let out_stride = strides[0][nd - 1];
+        let in_row = along(nd - 1);
+        // SAFETY: the caller's contract.
+        unsafe {
+            walk(&shape[..nd - 1], strides, out, ins, |o, p| {
+                row(inner, p, &in_row, o, out_stride)
+            })
+        };
+    }
+}
+
+/// Calls `visit` with the operands' pointers at every index of the outer
+/// axes `outer` (the first `outer.len()` axes of `strides`), last axis
+/// fastest.
+///
+/// # Safety
+/// The pointers passed are offsets of `out` and `ins` by the nest's strides;
+/// `visit` must only use them as the nest allows.
+unsafe fn walk(
+    outer: &[usize],
+    strides: &[Vec<isize>],
+    out: *mut u8,
+    ins: &[*const u8],
+    mut visit: impl FnMut(*mut u8, &[*const u8]),
+) {
     let rows: usize = outer.iter().product();
     let mut idx = vec![0usize; outer.len()];
     let mut p_out = out;
     let mut p_in: Vec<*const u8> = ins.to_vec();
     for _ in 0..rows {
-        row(inner, &p_in, &in_row, p_out, out_stride);
-        // Odometer over the outer axes. Offsets use wrapping arithmetic:
-        // after the last row the pointers may pass the end of the data,
-        // and they are never dereferenced then.
+        visit(p_out, &p_in);
+        // Odometer. Offsets use wrapping arithmetic: after the last row the
+        // pointers may pass the end of the data, and they are never
+        // dereferenced then.
         for k in (0..outer.len()).rev() {
             idx[k] += 1;
             let back = idx[k] == outer[k];

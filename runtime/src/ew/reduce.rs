@@ -7,6 +7,8 @@
 //! latency of the adds; [`sum`] is also pairwise across blocks, so the
 //! rounding error of an n-element sum grows like log n, as NumPy's does.
 
+use std::mem::MaybeUninit;
+
 use crate::element::Element;
 
 /// Independent accumulators per row (two AVX-512 vectors of f64).
@@ -144,9 +146,12 @@ fn fold_block<T: Reducible>(
 /// A binary counter of block sums: `stack[d]` holds the sum of 2^k blocks
 /// for a decreasing k; pushing merges equal-sized neighbours, which is
 /// exactly pairwise summation over the blocks.
-#[derive(Clone, Copy, Debug)]
+///
+/// The stack is left uninitialised until pushed to, so a row reduced in
+/// one block pays nothing for it.
+#[derive(Debug)]
 pub struct Pairwise<T> {
-    stack: [T; 64],
+    stack: [MaybeUninit<T>; 64],
     depth: usize,
     count: u64,
 }
@@ -161,7 +166,7 @@ impl<T: Reducible> Pairwise<T> {
     #[inline(always)]
     pub fn new() -> Self {
         Pairwise {
-            stack: [T::ZERO; 64],
+            stack: [MaybeUninit::uninit(); 64],
             depth: 0,
             count: 0,
         }
@@ -174,10 +179,11 @@ impl<T: Reducible> Pairwise<T> {
         let mut c = self.count;
         while c & 1 == 1 {
             self.depth -= 1;
-            s = self.stack[self.depth].add(s);
+            // SAFETY: entries below `depth` were written by earlier pushes.
+            s = unsafe { self.stack[self.depth].assume_init() }.add(s);
             c >>= 1;
         }
-        self.stack[self.depth] = s;
+        self.stack[self.depth] = MaybeUninit::new(s);
         self.depth += 1;
         self.count += 1;
     }
@@ -187,7 +193,8 @@ impl<T: Reducible> Pairwise<T> {
     pub fn total(&self) -> T {
         let mut total = T::ZERO;
         for d in (0..self.depth).rev() {
-            total = self.stack[d].add(total);
+            // SAFETY: entries below `depth` were written by pushes.
+            total = unsafe { self.stack[d].assume_init() }.add(total);
         }
         total
     }

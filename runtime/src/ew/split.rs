@@ -176,4 +176,38 @@ mod tests {
             assert_eq!(o, want);
         }
     }
+
+    #[test]
+    fn short_reduced_rows_are_interchanged_and_still_accumulate_everything() {
+        // out[i] = sum_k x[i + k] over windows of 5 (a rolling sum), 1300
+        // outputs: more than two tiles.
+        let n = 1300;
+        let x: Vec<f64> = (0..n + 4).map(|i| ((i * 7) % 11) as f64).collect();
+        let mut out = vec![0.0f64; n];
+        let loops = Loops::new(&[n, 5], &[8, 0], &[&[8, 8]]);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let acc = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert_ne!(os, 0, "rows run along the kept axis");
+            for i in 0..len as isize {
+                // SAFETY: the driver passes rows inside `x` and `out`.
+                unsafe {
+                    *(out.offset(i * os) as *mut f64) += *(ins[0].offset(i * st[0]) as *const f64)
+                };
+            }
+        };
+        // SAFETY: windows of 5 over n + 4 elements.
+        unsafe {
+            loops.run(
+                out.as_mut_ptr() as *mut u8,
+                &[x.as_ptr() as *const u8],
+                Parallel::Serial,
+                &acc,
+            )
+        };
+        assert_eq!(calls.into_inner(), 3 * 5);
+        for (i, &o) in out.iter().enumerate() {
+            assert_eq!(o, x[i..i + 5].iter().sum::<f64>());
+        }
+    }
 }
