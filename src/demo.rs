@@ -109,14 +109,20 @@ pub fn run() -> Result<(), Error> {
     let fused = time_ms(5, || gauss(ga.view(), gb.view()));
     let unfused = time_ms(5, || {
         // What a chain of NumPy operations does: one temporary per step.
-        let (a, b) = (ga.as_slice().expect("C order"), gb.as_slice().expect("C order"));
+        let (a, b) = (
+            ga.as_slice().expect("C order"),
+            gb.as_slice().expect("C order"),
+        );
         let sq: Vec<f64> = a.iter().map(|x| -x * x / 2.0).collect();
         let e: Vec<f64> = sq.iter().map(|x| x.exp()).collect();
         e.iter().zip(b).map(|(e, b)| e * b).collect::<Vec<f64>>()
     });
     println!("exp(-a*a/2)*b on 10^7 f64: #[kernel] {fused:.1} ms, step by step with temporaries {unfused:.1} ms");
     let logits = Array::from_fn(&[2, 3], |i| (i[0] * 3 + i[1]) as f32);
-    println!("softmax over rows of\n{logits}\n=\n{}\n", softmax(logits.view()));
+    println!(
+        "softmax over rows of\n{logits}\n=\n{}\n",
+        softmax(logits.view())
+    );
 
     println!("== .npy files round-trip with NumPy");
     let dir = std::env::temp_dir().join(format!("einkern-demo-{}", std::process::id()));

@@ -223,3 +223,39 @@ fn reductions_write_into_strided_outputs() {
         vec![99.0, 19.0, 99.0, 15.0, 99.0, 11.0, 99.0, 7.0, 99.0, 3.0]
     );
 }
+
+#[test]
+fn epilogues_run_in_place_in_any_output_and_fall_back_when_shapes_differ() {
+    let mut r = rng(14);
+    let p = strided::<f64>(&mut r, &[29, 3], 0.0, 1.0, false);
+    let q = strided::<f64>(&mut r, &[31, 3], 0.0, 1.0, false);
+    let (pv, qv) = (
+        p.view().insert_axis(1).unwrap(),
+        q.view().insert_axis(0).unwrap(),
+    );
+    let want = pairdist(pv.view(), qv.view());
+    // F order and reversed rows: the in-place epilogue reads each element
+    // where it writes it.
+    let mut f = Array::<f64>::zeros_with_order(&[29, 31], einkern::Order::F);
+    pairdist_into(f.view_mut(), pv.view(), qv.view()).unwrap();
+    assert_eq!(f.to_vec(), want.to_vec());
+    let mut buf = Array::<f64>::zeros(&[29, 62]);
+    let view = buf.view_mut().slice(einkern::s![..;-1, ..;2]).unwrap();
+    pairdist_into(view, pv.view(), qv.view()).unwrap();
+    let got = buf.view().slice(einkern::s![..;-1, ..;2]).unwrap().to_vec();
+    assert_eq!(got, want.to_vec());
+    // std0's result broadcasts against a larger `y`: the reduction goes to a
+    // temporary instead.
+    let x = strided::<f64>(&mut r, &[6, 5], 0.0, 1.0, false);
+    let y = strided::<f64>(&mut r, &[4, 1, 5], 0.0, 1.0, false);
+    let src = "sqrt(mean((x - mean(x, axis=0, keepdims=True)) * (x - mean(x, axis=0, keepdims=True)), axis=0)) + y";
+    assert!(check(
+        src,
+        &["x", "y"],
+        ScalarType::F64,
+        &[x, y],
+        &[],
+        1e-12,
+        &|v, _| std0(v[0].view(), v[1].view())
+    ));
+}

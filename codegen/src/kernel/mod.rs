@@ -36,10 +36,17 @@ pub struct KernelParam {
 
 /// Emits the kernel body (see the module docs). `params` are the graph's
 /// inputs, in order; `out` names the optional output view.
+///
+/// When the final pass reads a reduction nothing else reads
+/// ([`stage::epilogue_candidate`]) and, at run time, that reduction has the
+/// output's shape, the reduction is computed straight into the output and
+/// the final pass runs in place over it (each element is read before it is
+/// written, at the same position), saving a temporary and its page faults.
 pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStream {
     let rt = quote!(::einkern::__rt);
     let is_array: Vec<bool> = params.iter().map(|p| p.is_array).collect();
-    let passes = stage::plan(graph, &is_array);
+    let mut passes = stage::plan(graph, &is_array);
+    let epilogue = stage::epilogue_candidate(graph, &mut passes);
     let bind_params = params.iter().enumerate().map(|(k, p)| {
         let ident = &p.ident;
         if p.is_array {
@@ -52,102 +59,77 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
         }
     });
     let mut items = Vec::new();
-    let mut stmts = Vec::new();
-    let last = passes.len() - 1;
+    let mut names = Vec::new();
     for (index, pass) in passes.iter().enumerate() {
-        let (fns, names) = row::emit(graph, pass, index);
+        let (fns, n) = row::emit(graph, pass, index);
         items.push(fns);
-        let run = run_pass(graph, pass, &names);
-        let leaf_shapes = pass.leaves.iter().map(|l| {
-            let v = leaf_view(l);
-            quote!(#v.shape())
-        });
-        let shape = quote!(#rt::ew::pass_shape(&[#(#leaf_shapes),*])?);
-        stmts.push(match (pass.reduce, index == last) {
-            (None, _) => {
-                let t = rust_type(graph.output_type());
-                quote! {
-                    let __shape = #shape;
-                    let mut __alloc: ::core::option::Option<#rt::Array<#t>> = None;
-                    let mut __target = match #out {
-                        ::core::option::Option::Some(o) => {
-                            #rt::ew::check_out_shape(o.shape(), &__shape)?;
-                            o
-                        }
-                        // SAFETY: the pass below writes every element.
-                        ::core::option::Option::None => __alloc
-                            .insert(unsafe { #rt::Array::<#t>::uninit(&__shape, #rt::Order::C) })
-                            .view_mut(),
-                    };
-                    let (__o, __os) = #rt::ew::bind_out(&mut __target);
-                    #run
-                    ::core::mem::drop(__target);
-                    ::core::result::Result::Ok(__alloc)
+        names.push(n);
+    }
+    let last = passes.len() - 1;
+    let mut stmts = Vec::new();
+    for (index, pass) in passes.iter().enumerate() {
+        let fns = &names[index];
+        let Some(r) = pass.reduce else {
+            stmts.push(final_pass(graph, pass, fns, out));
+            continue;
+        };
+        let t = rust_type(graph.node(r).ty);
+        let temp = temp_name(r);
+        let into_temp = quote! {
+            // SAFETY: filled with the identity before it is read.
+            let mut #temp = unsafe { #rt::Array::<#t>::uninit(__red.shape(), #rt::Order::C) };
+            let mut __target = #temp.view_mut();
+        };
+        if index == last {
+            let target = output_target(out, &t, quote!(__red.shape()));
+            let finish = quote! {
+                ::core::mem::drop(__target);
+                ::core::result::Result::Ok(__alloc)
+            };
+            stmts.push(reduce_pass(graph, pass, fns, target, finish));
+        } else if epilogue == Some(r) {
+            let fin = &passes[last];
+            let shapes = fin.leaves.iter().map(|l| match *l {
+                Leaf::Temp(x) if x == r => quote!(__red.shape()),
+                _ => {
+                    let v = leaf_view(l, None);
+                    quote!(#v.shape())
                 }
-            }
-            (Some(r), is_root) => {
-                let Op::Reduce { op, axis, keepdims, .. } = graph.node(r).op else {
-                    unreachable!("a reduction pass reduces")
-                };
-                let t = rust_type(graph.node(r).ty);
-                let name = op.name();
-                let axis = match axis {
-                    Some(a) => quote!(::core::option::Option::Some(#a)),
-                    None => quote!(::core::option::Option::None),
-                };
-                let needs = matches!(op, ReduceOp::Max | ReduceOp::Min);
-                let identity = row::identity(op, graph.node(r).ty);
-                let mean = (op == ReduceOp::Mean).then(|| {
-                    quote! {
-                        let __count = __red.count() as #t;
-                        __target.map_inplace(|v| v / __count);
-                    }
-                });
-                let temp = temp_name(r);
-                let (target, finish) = if is_root {
-                    (
-                        quote! {
-                            let mut __alloc: ::core::option::Option<#rt::Array<#t>> = None;
-                            let mut __target = match #out {
-                                ::core::option::Option::Some(o) => {
-                                    #rt::ew::check_out_shape(o.shape(), __red.shape())?;
-                                    o
-                                }
-                                // SAFETY: filled with the identity next.
-                                ::core::option::Option::None => __alloc
-                                    .insert(unsafe { #rt::Array::<#t>::uninit(__red.shape(), #rt::Order::C) })
-                                    .view_mut(),
-                            };
-                        },
-                        quote! {
-                            ::core::mem::drop(__target);
-                            ::core::result::Result::Ok(__alloc)
-                        },
-                    )
-                } else {
-                    (
-                        quote! {
-                            // SAFETY: filled with the identity next.
-                            let mut #temp = unsafe { #rt::Array::<#t>::uninit(__red.shape(), #rt::Order::C) };
-                            let mut __target = #temp.view_mut();
-                        },
-                        quote!(),
-                    )
-                };
+            });
+            let fin_run = run_pass(fin, &names[last], Some(r));
+            let target = output_target(out, &t, quote!(&__final_shape));
+            let fused = reduce_pass(
+                graph,
+                pass,
+                fns,
+                target,
                 quote! {
-                    let __red = #rt::ew::Reduction::new(#name, &#shape, #axis, #keepdims, #needs)?;
-                    #target
                     {
-                        __target.fill(#identity);
-                        let __shape = __red.arg_shape();
-                        let (__o, __os) = __red.bind_target(&mut __target);
-                        #run
-                        #mean
+                        let __shape = __final_shape;
+                        let (__o, __os) = #rt::ew::bind_out(&mut __target);
+                        #fin_run
                     }
-                    #finish
+                    ::core::mem::drop(__target);
+                    return ::core::result::Result::Ok(__alloc);
+                },
+            );
+            let separate = reduce_pass(graph, pass, fns, into_temp, quote!());
+            let red = reduction(graph, pass);
+            stmts.push(quote! {
+                let (__final_shape, __in_place) = {
+                    #red
+                    let s = #rt::ew::pass_shape(&[#(#shapes),*])?;
+                    let in_place = s.as_slice() == __red.shape();
+                    (s, in_place)
+                };
+                if __in_place {
+                    #fused
                 }
-            }
-        });
+                #separate
+            });
+        } else {
+            stmts.push(reduce_pass(graph, pass, fns, into_temp, quote!()));
+        }
     }
     quote! {
         #(#items)*
@@ -156,18 +138,128 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
     }
 }
 
+/// `let mut __alloc` and `let mut __target`: the caller's output (its shape
+/// checked against `shape`) or a fresh C-order array of `shape`.
+fn output_target(out: &Ident, t: &TokenStream, shape: TokenStream) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    quote! {
+        let mut __alloc: ::core::option::Option<#rt::Array<#t>> = None;
+        let mut __target = match #out {
+            ::core::option::Option::Some(o) => {
+                #rt::ew::check_out_shape(o.shape(), #shape)?;
+                o
+            }
+            // SAFETY: every element is written before it is read (by the
+            // final pass, or by the identity fill of a reduction).
+            ::core::option::Option::None => __alloc
+                .insert(unsafe { #rt::Array::<#t>::uninit(#shape, #rt::Order::C) })
+                .view_mut(),
+        };
+    }
+}
+
+/// The elementwise final pass, writing the output.
+fn final_pass(graph: &Graph, pass: &Pass, fns: &row::RowFns, out: &Ident) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    let t = rust_type(graph.output_type());
+    let leaf_shapes = pass.leaves.iter().map(|l| {
+        let v = leaf_view(l, None);
+        quote!(#v.shape())
+    });
+    let target = output_target(out, &t, quote!(&__shape));
+    let run = run_pass(pass, fns, None);
+    quote! {
+        let __shape = #rt::ew::pass_shape(&[#(#leaf_shapes),*])?;
+        #target
+        let (__o, __os) = #rt::ew::bind_out(&mut __target);
+        #run
+        ::core::mem::drop(__target);
+        ::core::result::Result::Ok(__alloc)
+    }
+}
+
+/// `let __red = Reduction::new(...)?;` for a reduction pass.
+fn reduction(graph: &Graph, pass: &Pass) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    let r = pass.reduce.expect("a reduction pass");
+    let Op::Reduce {
+        op, axis, keepdims, ..
+    } = graph.node(r).op
+    else {
+        unreachable!("a reduction pass reduces")
+    };
+    let name = op.name();
+    let axis = match axis {
+        Some(a) => quote!(::core::option::Option::Some(#a)),
+        None => quote!(::core::option::Option::None),
+    };
+    let needs = matches!(op, ReduceOp::Max | ReduceOp::Min);
+    let leaf_shapes = pass.leaves.iter().map(|l| {
+        let v = leaf_view(l, None);
+        quote!(#v.shape())
+    });
+    quote! {
+        let __red = #rt::ew::Reduction::new(
+            #name,
+            &#rt::ew::pass_shape(&[#(#leaf_shapes),*])?,
+            #axis,
+            #keepdims,
+            #needs,
+        )?;
+    }
+}
+
+/// A reduction pass: plan it, set up `__target` with `target`, fill it with
+/// the identity, accumulate, divide for `mean`, then `finish`.
+fn reduce_pass(
+    graph: &Graph,
+    pass: &Pass,
+    fns: &row::RowFns,
+    target: TokenStream,
+    finish: TokenStream,
+) -> TokenStream {
+    let r = pass.reduce.expect("a reduction pass");
+    let Op::Reduce { op, .. } = graph.node(r).op else {
+        unreachable!("a reduction pass reduces")
+    };
+    let t = rust_type(graph.node(r).ty);
+    let identity = row::identity(op, graph.node(r).ty);
+    let mean = (op == ReduceOp::Mean).then(|| {
+        quote! {
+            let __count = __red.count() as #t;
+            __target.map_inplace(|v| v / __count);
+        }
+    });
+    let red = reduction(graph, pass);
+    let run = run_pass(pass, fns, None);
+    quote! {
+        #red
+        #target
+        {
+            __target.fill(#identity);
+            let __shape = __red.arg_shape();
+            let (__o, __os) = __red.bind_target(&mut __target);
+            #run
+            #mean
+        }
+        #finish
+    }
+}
+
 /// The name of the array holding reduction `r`'s result.
 fn temp_name(r: NodeId) -> Ident {
     format_ident!("__t{}", r.0)
 }
 
-/// The view of a leaf as the body names it.
-fn leaf_view(l: &Leaf) -> TokenStream {
+/// The view of a leaf as the body names it; reduction `in_place` is read
+/// from the output (`__target`).
+fn leaf_view(l: &Leaf, in_place: Option<NodeId>) -> TokenStream {
     match *l {
         Leaf::Array(k) => {
             let v = format_ident!("__in{}", k);
             quote!(#v)
         }
+        Leaf::Temp(r) if in_place == Some(r) => quote!(__target.view()),
         Leaf::Temp(r) => {
             let t = temp_name(r);
             quote!(#t.view())
@@ -177,12 +269,12 @@ fn leaf_view(l: &Leaf) -> TokenStream {
 
 /// Binds a pass's leaves to `__shape` and runs its loop nest into
 /// `(__o, __os)`.
-fn run_pass(_graph: &Graph, pass: &Pass, fns: &row::RowFns) -> TokenStream {
+fn run_pass(pass: &Pass, fns: &row::RowFns, in_place: Option<NodeId>) -> TokenStream {
     let rt = quote!(::einkern::__rt);
     let (ps, ss): (Vec<Ident>, Vec<Ident>) = (0..pass.leaves.len())
         .map(|j| (format_ident!("__p{}", j), format_ident!("__s{}", j)))
         .unzip();
-    let views = pass.leaves.iter().map(leaf_view);
+    let views = pass.leaves.iter().map(|l| leaf_view(l, in_place));
     let scalars: Vec<Ident> = pass
         .scalars
         .iter()
@@ -202,6 +294,8 @@ fn run_pass(_graph: &Graph, pass: &Pass, fns: &row::RowFns) -> TokenStream {
         // bound to `__shape` by `ew::bind`/`bind_out`/`bind_target`; the
         // output is exclusive (an `ArrayViewMut`) and the row functions
         // obey the row ABI, accumulating only where the output stride is 0.
+        // An in-place final pass reads each output element at the position
+        // it then writes, within the same row call.
         unsafe {
             __loops.run(
                 __o,

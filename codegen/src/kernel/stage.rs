@@ -52,6 +52,36 @@ pub fn plan(graph: &Graph, is_array: &[bool]) -> Vec<Pass> {
     passes
 }
 
+/// The reduction whose result can be computed straight into the output,
+/// the final pass then running in place over it (`sqrt(sum(..))`,
+/// `mean(..) / n`): a reduction read only by the final (elementwise) pass,
+/// of the output's element type. Its pass is moved just before the final
+/// one (nothing else depends on it). Whether the shapes allow it is decided
+/// at run time (the result must have the output's shape).
+pub fn epilogue_candidate(graph: &Graph, passes: &mut Vec<Pass>) -> Option<NodeId> {
+    let last = passes.last()?;
+    if last.reduce.is_some() {
+        return None;
+    }
+    let out_ty = graph.node(last.value).ty;
+    let candidate = last.leaves.iter().find_map(|l| match *l {
+        Leaf::Temp(r)
+            if graph.node(r).ty == out_ty
+                && passes[..passes.len() - 1]
+                    .iter()
+                    .all(|p| !p.leaves.contains(&Leaf::Temp(r))) =>
+        {
+            Some(r)
+        }
+        _ => None,
+    })?;
+    let at = passes.iter().position(|p| p.reduce == Some(candidate))?;
+    let pass = passes.remove(at);
+    let n = passes.len();
+    passes.insert(n - 1, pass);
+    Some(candidate)
+}
+
 /// Whether `target` is used (through any path) by `from`.
 fn reachable(graph: &Graph, from: NodeId, target: NodeId) -> bool {
     let mut seen = vec![false; graph.nodes().len()];
@@ -125,6 +155,35 @@ mod tests {
             vec![Leaf::Array(0), Leaf::Temp(max), Leaf::Temp(sum)]
         );
         assert!(passes[2].reduce.is_none());
+    }
+
+    #[test]
+    fn only_a_reduction_read_by_the_final_pass_alone_is_an_epilogue_candidate() {
+        let g = compile_str(
+            "sqrt(sum(x * x, axis=-1)) + max(x)",
+            &["x"],
+            ScalarType::F64,
+        )
+        .unwrap();
+        let mut passes = plan(&g, &[true]);
+        let r = epilogue_candidate(&g, &mut passes).unwrap();
+        assert_eq!(passes[1].reduce, Some(r));
+        let g = compile_str(
+            "x / sum(x, axis=0) + max(sum(x, axis=0))",
+            &["x"],
+            ScalarType::F64,
+        )
+        .unwrap();
+        let mut passes = plan(&g, &[true]);
+        let sum = passes[0].reduce;
+        assert!(sum.is_some());
+        assert_ne!(
+            epilogue_candidate(&g, &mut passes),
+            sum,
+            "sum is also read by max"
+        );
+        let g = compile_str("x + 1.0", &["x"], ScalarType::F64).unwrap();
+        assert_eq!(epilogue_candidate(&g, &mut plan(&g, &[true])), None);
     }
 
     #[test]
