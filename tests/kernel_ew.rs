@@ -173,7 +173,7 @@ fn check_ternary<T: Element>(
     ty: ScalarType,
     seed: u64,
     tol: f64,
-    f: &dyn Fn(&[ArrayView<'_, T>], &[T]) -> Result<Array<T>, Error>,
+    f: KernelFn<'_, T>,
     names: &[&str],
     scalar: T,
 ) {

@@ -145,6 +145,9 @@ pub fn eps<T: Element>() -> f64 {
     }
 }
 
+/// A kernel under test, called with its array inputs and its scalars.
+pub type KernelFn<'k, T> = &'k dyn Fn(&[ArrayView<'_, T>], &[T]) -> Result<Array<T>, Error>;
+
 /// Runs a kernel on inputs and checks it against the reference. Returns
 /// whether values were compared (false when both reported an error).
 pub fn check<T: Element>(
@@ -154,7 +157,7 @@ pub fn check<T: Element>(
     inputs: &[Strided<T>],
     scalars: &[T],
     tol: f64,
-    kernel: &dyn Fn(&[ArrayView<'_, T>], &[T]) -> Result<Array<T>, Error>,
+    kernel: KernelFn<'_, T>,
 ) -> bool {
     let mut values: Vec<Value> = inputs.iter().map(Strided::value).collect();
     values.extend(scalars.iter().map(|s| Value::new(&[], vec![s.to_f64()])));
