@@ -259,3 +259,41 @@ fn epilogues_run_in_place_in_any_output_and_fall_back_when_shapes_differ() {
         &|v, _| std0(v[0].view(), v[1].view())
     ));
 }
+
+#[kernel]
+fn window_mean(w: ArrayView<f64>) -> Array<f64> {
+    mean(w, 1)
+}
+
+#[kernel]
+fn window_max_plus(w: ArrayView<f64>, s: f64) -> Array<f64> {
+    max(w * s, -1) + 1.0
+}
+
+#[test]
+fn short_reductions_initialise_and_finish_per_tile() {
+    // Rolling windows: rows of 64 and 5 along a reduced axis, over more
+    // than one tile of outputs, with the mean's division and an epilogue
+    // applied per tile.
+    let mut r = rng(15);
+    let x = strided::<f64>(&mut r, &[3000], -1.0, 1.0, false);
+    for w in [64usize, 5] {
+        let win = x.view().sliding_window(&[w]).unwrap();
+        let got = window_mean(win.view()).to_vec();
+        let xs = x.view().to_vec();
+        assert_eq!(got.len(), 3000 - w + 1);
+        for (i, g) in got.iter().enumerate() {
+            let want = xs[i..i + w].iter().sum::<f64>() / w as f64;
+            assert!((g - want).abs() < 1e-14, "window {w} at {i}: {g} vs {want}");
+        }
+        let got = window_max_plus(win.view(), -2.0).to_vec();
+        for (i, g) in got.iter().enumerate() {
+            let want = xs[i..i + w]
+                .iter()
+                .map(|v| v * -2.0)
+                .fold(f64::NEG_INFINITY, f64::max)
+                + 1.0;
+            assert_eq!(*g, want, "window {w} at {i}");
+        }
+    }
+}

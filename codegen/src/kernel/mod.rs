@@ -86,7 +86,7 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
                 ::core::mem::drop(__target);
                 ::core::result::Result::Ok(__alloc)
             };
-            stmts.push(reduce_pass(graph, pass, fns, target, finish));
+            stmts.push(reduce_pass(graph, pass, fns, target, finish, None));
         } else if epilogue == Some(r) {
             let fin = &passes[last];
             let shapes = fin.leaves.iter().map(|l| match *l {
@@ -98,13 +98,16 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
             });
             let fin_run = run_pass(fin, &names[last], Some(r));
             let target = output_target(out, &t, quote!(&__final_shape));
+            // An epilogue that reads only this result can run per tile.
+            let tile_epilogue =
+                (fin.leaves == [Leaf::Temp(r)]).then(|| row_call(fin, &names[last]));
             let fused = reduce_pass(
                 graph,
                 pass,
                 fns,
                 target,
                 quote! {
-                    {
+                    if !__tiled {
                         let __shape = __final_shape;
                         let (__o, __os) = #rt::ew::bind_out(&mut __target);
                         #fin_run
@@ -112,8 +115,9 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
                     ::core::mem::drop(__target);
                     return ::core::result::Result::Ok(__alloc);
                 },
+                tile_epilogue,
             );
-            let separate = reduce_pass(graph, pass, fns, into_temp, quote!());
+            let separate = reduce_pass(graph, pass, fns, into_temp, quote!(), None);
             let red = reduction(graph, pass);
             stmts.push(quote! {
                 let (__final_shape, __in_place) = {
@@ -128,7 +132,7 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
                 #separate
             });
         } else {
-            stmts.push(reduce_pass(graph, pass, fns, into_temp, quote!()));
+            stmts.push(reduce_pass(graph, pass, fns, into_temp, quote!(), None));
         }
     }
     quote! {
@@ -209,15 +213,24 @@ fn reduction(graph: &Graph, pass: &Pass) -> TokenStream {
     }
 }
 
-/// A reduction pass: plan it, set up `__target` with `target`, fill it with
-/// the identity, accumulate, divide for `mean`, then `finish`.
+/// A reduction pass: plan it, set up `__target` with `target`, accumulate
+/// into it from the identity, divide for `mean`, then `finish`.
+///
+/// When the driver walks the nest interchanged (short reduced rows), the
+/// identity fill and the `mean` division happen per output tile through
+/// `ew::TileHooks`, and so does `epilogue` (the final pass's row call on
+/// the tile, for an in-place epilogue that reads nothing but this result):
+/// one pass over the output instead of three. `__tiled` tells `finish`
+/// whether that happened.
 fn reduce_pass(
     graph: &Graph,
     pass: &Pass,
     fns: &row::RowFns,
     target: TokenStream,
     finish: TokenStream,
+    epilogue: Option<TokenStream>,
 ) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
     let r = pass.reduce.expect("a reduction pass");
     let Op::Reduce { op, .. } = graph.node(r).op else {
         unreachable!("a reduction pass reduces")
@@ -230,18 +243,65 @@ fn reduce_pass(
             __target.map_inplace(|v| v / __count);
         }
     });
+    let tile_mean = (op == ReduceOp::Mean).then(|| {
+        quote! {
+            let __count = __red.count() as #t;
+            for i in 0..len as isize {
+                let p = out.offset(i * os) as *mut #t;
+                *p = *p / __count;
+            }
+        }
+    });
+    let tile_epilogue = epilogue.as_ref().map(|call| {
+        quote! {
+            let ins: &[*const u8] = &[out as *const u8];
+            let st: &[isize] = &[os];
+            #call
+        }
+    });
+    let tiled_epilogue = epilogue.is_some();
     let red = reduction(graph, pass);
-    let run = run_pass(pass, fns, None);
+    let plan = plan_pass(pass, None);
+    let row = row_closure(pass, fns);
     quote! {
         #red
         #target
-        {
-            __target.fill(#identity);
+        let __tiled = {
             let __shape = __red.arg_shape();
             let (__o, __os) = __red.bind_target(&mut __target);
-            #run
-            #mean
-        }
+            #plan
+            if __loops.interchanged() {
+                let __start = |len: usize, out: *mut u8, os: isize| {
+                    for i in 0..len as isize {
+                        // SAFETY: the driver passes `len` output elements.
+                        unsafe { *(out.offset(i * os) as *mut #t) = #identity };
+                    }
+                };
+                let __end = |len: usize, out: *mut u8, os: isize| {
+                    // SAFETY: the driver passes `len` output elements; the
+                    // epilogue reads each where it writes it.
+                    unsafe {
+                        #tile_mean
+                        #tile_epilogue
+                    }
+                };
+                let __hooks = #rt::ew::TileHooks { start: &__start, end: &__end };
+                // SAFETY: as for `Loops::run` below; the hooks touch only
+                // the tile they are given.
+                unsafe {
+                    __loops.run_tiled(__o, &__ptrs, #rt::ew::Parallel::auto(), #row, &__hooks)
+                };
+                #tiled_epilogue
+            } else {
+                __target.fill(#identity);
+                // SAFETY: pointers and strides from validated views bound
+                // by `ew::bind`/`bind_target`; rows accumulate only where
+                // the output stride is 0 (reduced axes).
+                unsafe { __loops.run(__o, &__ptrs, #rt::ew::Parallel::auto(), #row) };
+                #mean
+                false
+            }
+        };
         #finish
     }
 }
@@ -267,14 +327,27 @@ fn leaf_view(l: &Leaf, in_place: Option<NodeId>) -> TokenStream {
     }
 }
 
-/// Binds a pass's leaves to `__shape` and runs its loop nest into
-/// `(__o, __os)`.
-fn run_pass(pass: &Pass, fns: &row::RowFns, in_place: Option<NodeId>) -> TokenStream {
+/// Binds a pass's leaves to `__shape` and plans its loop nest:
+/// `__ptrs` (the leaves' first elements), `__loops`, `__isa`.
+fn plan_pass(pass: &Pass, in_place: Option<NodeId>) -> TokenStream {
     let rt = quote!(::einkern::__rt);
     let (ps, ss): (Vec<Ident>, Vec<Ident>) = (0..pass.leaves.len())
         .map(|j| (format_ident!("__p{}", j), format_ident!("__s{}", j)))
         .unzip();
     let views = pass.leaves.iter().map(|l| leaf_view(l, in_place));
+    let n = pass.leaves.len();
+    quote! {
+        #(let (#ps, #ss) = #rt::ew::bind(&#views, &__shape)?;)*
+        let __ptrs: [*const u8; #n] = [#(#ps),*];
+        let __loops = #rt::ew::Loops::new(&__shape, &__os, &[#(#ss.as_slice()),*]);
+        let __isa = #rt::cpu::isa();
+    }
+}
+
+/// A call of a pass's row function for `__isa`, with `(len, ins, st, out,
+/// os)` in scope.
+fn row_call(pass: &Pass, fns: &row::RowFns) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
     let scalars: Vec<Ident> = pass
         .scalars
         .iter()
@@ -287,30 +360,36 @@ fn run_pass(pass: &Pass, fns: &row::RowFns, in_place: Option<NodeId>) -> TokenSt
     } = fns;
     let args = quote!(len, ins, st, out, os #(, #scalars)*);
     quote! {
-        #(let (#ps, #ss) = #rt::ew::bind(&#views, &__shape)?;)*
-        let __loops = #rt::ew::Loops::new(&__shape, &__os, &[#(#ss.as_slice()),*]);
-        let __isa = #rt::cpu::isa();
+        match __isa {
+            #[cfg(target_arch = "x86_64")]
+            #rt::cpu::Isa::Avx512 => #avx512(#args),
+            #[cfg(target_arch = "x86_64")]
+            #rt::cpu::Isa::Avx2Fma => #avx2(#args),
+            _ => #baseline(#args),
+        }
+    }
+}
+
+/// The row closure of a pass, as the driver takes it.
+fn row_closure(pass: &Pass, fns: &row::RowFns) -> TokenStream {
+    let call = row_call(pass, fns);
+    quote!(&|len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| #call)
+}
+
+/// Binds a pass's leaves to `__shape` and runs its loop nest into
+/// `(__o, __os)`.
+fn run_pass(pass: &Pass, fns: &row::RowFns, in_place: Option<NodeId>) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    let plan = plan_pass(pass, in_place);
+    let row = row_closure(pass, fns);
+    quote! {
+        #plan
         // SAFETY: every pointer and byte stride comes from a validated view
         // bound to `__shape` by `ew::bind`/`bind_out`/`bind_target`; the
         // output is exclusive (an `ArrayViewMut`) and the row functions
         // obey the row ABI, accumulating only where the output stride is 0.
         // An in-place final pass reads each output element at the position
         // it then writes, within the same row call.
-        unsafe {
-            __loops.run(
-                __o,
-                &[#(#ps),*],
-                #rt::ew::Parallel::auto(),
-                &|len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| {
-                    match __isa {
-                        #[cfg(target_arch = "x86_64")]
-                        #rt::cpu::Isa::Avx512 => #avx512(#args),
-                        #[cfg(target_arch = "x86_64")]
-                        #rt::cpu::Isa::Avx2Fma => #avx2(#args),
-                        _ => #baseline(#args),
-                    }
-                },
-            )
-        };
+        unsafe { __loops.run(__o, &__ptrs, #rt::ew::Parallel::auto(), #row) };
     }
 }

@@ -127,7 +127,52 @@ impl Loops {
             return;
         }
         // SAFETY: the caller's contract, passed on unchanged.
-        unsafe { super::split::run(self, out, ins, parallel, row) }
+        unsafe { super::split::run(self, out, ins, parallel, row, None) }
+    }
+
+    /// Whether [`Loops::run`] walks this nest interchanged: the row is a
+    /// short reduced axis (output stride 0, at most 64 long) and the next
+    /// axis is kept, so rows run along the kept axis a tile at a time, every
+    /// reduced position of a tile in turn (see [`Loops::run_tiled`]).
+    pub fn interchanged(&self) -> bool {
+        let nd = self.shape.len();
+        nd >= 2
+            && self.strides[0][nd - 1] == 0
+            && self.strides[0][nd - 2] != 0
+            && self.shape[nd - 1] <= SHORT_REDUCTION
+    }
+
+    /// [`Loops::run`] for an [`interchanged`](Loops::interchanged) nest,
+    /// with hooks around each output tile: `hooks.start(len, out,
+    /// out_stride)` before its first accumulation (initialise the tile, e.g.
+    /// to the identity, while it is in cache) and `hooks.end(len, out,
+    /// out_stride)` after its last (finish it: divide a mean, apply an
+    /// elementwise epilogue). Every output element is in exactly one tile,
+    /// so the output needs no separate initialising or finishing pass.
+    ///
+    /// # Safety
+    /// As [`Loops::run`]; the hooks get `len` output elements at the given
+    /// byte stride and must touch only those.
+    ///
+    /// # Panics
+    /// If the nest is not interchanged.
+    pub unsafe fn run_tiled<F>(
+        &self,
+        out: *mut u8,
+        ins: &[*const u8],
+        parallel: Parallel,
+        row: &F,
+        hooks: &TileHooks<'_>,
+    ) where
+        F: Fn(usize, &[*const u8], &[isize], *mut u8, isize) + Sync,
+    {
+        assert!(self.interchanged(), "run_tiled needs an interchanged nest");
+        assert_eq!(ins.len() + 1, self.strides.len(), "one pointer per input");
+        if self.is_empty() {
+            return;
+        }
+        // SAFETY: the caller's contract, passed on unchanged.
+        unsafe { super::split::run(self, out, ins, parallel, row, Some(hooks)) }
     }
 
     pub(super) fn strides(&self) -> &[Vec<isize>] {
@@ -144,6 +189,16 @@ fn outer_first(ops: &[&[isize]], b: usize, a: usize) -> bool {
         }
     }
     false
+}
+
+/// A tile hook: `(len, out, out_stride)` for `len` output elements.
+pub type TileHook<'h> = &'h (dyn Fn(usize, *mut u8, isize) + Sync);
+
+/// What [`Loops::run_tiled`] calls around each output tile.
+#[derive(Clone, Copy)]
+pub struct TileHooks<'h> {
+    pub start: TileHook<'h>,
+    pub end: TileHook<'h>,
 }
 
 /// Reduced rows at most this long are not walked one row per output
@@ -173,6 +228,7 @@ pub(super) unsafe fn run_serial<F>(
     out: *mut u8,
     ins: &[*const u8],
     row: &F,
+    hooks: Option<&TileHooks<'_>>,
 ) where
     F: Fn(usize, &[*const u8], &[isize], *mut u8, isize),
 {
@@ -194,6 +250,10 @@ pub(super) unsafe fn run_serial<F>(
             walk(&shape[..nd - 2], strides, out, ins, |o, base| {
                 for start in (0..kept).step_by(TILE) {
                     let n = TILE.min(kept - start);
+                    let tile = o.wrapping_offset((start as isize).wrapping_mul(out_kept));
+                    if let Some(h) = hooks {
+                        (h.start)(n, tile, out_kept);
+                    }
                     for r in 0..reduced {
                         for (j, pj) in p.iter_mut().enumerate() {
                             let off = (start as isize)
@@ -201,13 +261,16 @@ pub(super) unsafe fn run_serial<F>(
                                 .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
                             *pj = base[j].wrapping_offset(off);
                         }
-                        let o = o.wrapping_offset((start as isize).wrapping_mul(out_kept));
-                        row(n, &p, &in_kept, o, out_kept);
+                        row(n, &p, &in_kept, tile, out_kept);
+                    }
+                    if let Some(h) = hooks {
+                        (h.end)(n, tile, out_kept);
                     }
                 }
             })
         };
     } else {
+        debug_assert!(hooks.is_none(), "tile hooks need an interchanged nest");
         let inner = shape[nd - 1];
         let out_stride = strides[0][nd - 1];
         let in_row = along(nd - 1);
