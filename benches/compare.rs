@@ -13,6 +13,9 @@ use std::time::Instant;
 
 use einkern::{einsum, random, s, Array, Element, Order};
 
+#[path = "rows/kernel.rs"]
+mod kernel_rows;
+
 struct Harness {
     reps: usize,
     only: Vec<String>,
@@ -75,6 +78,7 @@ const N10M: usize = 10_000_000;
 
 fn main() {
     let h = Harness::from_args();
+    kernel_rows::rows(&h);
 
     if h.wants("stream_copy_f64_10M") {
         let src = rand_f64(&[N10M], 1);

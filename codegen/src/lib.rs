@@ -5,3 +5,4 @@
 
 pub mod einsum;
 pub mod expr;
+pub mod kernel;

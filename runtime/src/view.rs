@@ -488,6 +488,18 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
 
     /// Sets every element to `value`.
     pub fn fill(&mut self, value: T) {
+        // A contiguous view is one vectorised store loop (kernels fill
+        // their reduction targets with the identity this way), streamed
+        // when it is too large to stay in cache anyway.
+        if let Some(s) = self.as_slice_mut() {
+            if std::mem::size_of_val(s) >= crate::stream::STREAM_BYTES {
+                // SAFETY: the slice is this view's exclusive memory.
+                unsafe { crate::stream::fill(s.as_mut_ptr(), s.len(), value) };
+            } else {
+                s.fill(value);
+            }
+            return;
+        }
         let zero = vec![0isize; self.ndim()];
         // SAFETY: the source is the one element `value`, read through zero
         // strides; the destination is this exclusive view.
