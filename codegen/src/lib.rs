@@ -5,3 +5,5 @@
 
 pub mod einsum;
 pub mod expr;
+#[cfg(feature = "jit")]
+pub mod jit;
