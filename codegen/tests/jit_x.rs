@@ -351,3 +351,255 @@ fn reductions_match_the_reference() {
     differential::<f64>(3, 300, 1e-9, true);
     differential::<f32>(4, 200, 2e-4, true);
 }
+
+/// A random integer expression over `x`, `y`, `z` (wrapping arithmetic,
+/// comparisons, `where`, `minimum`/`maximum`, `abs`, small powers).
+fn int_expr(rng: &mut StdRng, depth: u32) -> String {
+    if depth == 0 || rng.random_range(0..10) < 2 {
+        return ["x", "y", "z", "3", "-2"][rng.random_range(0..5)].to_string();
+    }
+    let d = depth - 1;
+    match rng.random_range(0..7) {
+        0 => format!("-{}", int_expr(rng, d)),
+        1 | 2 => {
+            let op = ["+", "-", "*"][rng.random_range(0..3)];
+            format!("({} {op} {})", int_expr(rng, d), int_expr(rng, d))
+        }
+        3 => format!("abs({})", int_expr(rng, d)),
+        4 => {
+            let f = ["minimum", "maximum"][rng.random_range(0..2)];
+            format!("{f}({}, {})", int_expr(rng, d), int_expr(rng, d))
+        }
+        5 => format!("({})**{}", int_expr(rng, d), rng.random_range(0..4)),
+        _ => format!(
+            "where(({} < {}) | ~({} == 1), {}, {})",
+            int_expr(rng, d),
+            int_expr(rng, d),
+            int_expr(rng, d),
+            int_expr(rng, d),
+            int_expr(rng, d)
+        ),
+    }
+}
+
+#[test]
+fn integer_kernels_match_the_reference_exactly() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for case in 0..200 {
+        let nd = rng.random_range(0..3);
+        let shape = random_shape(&mut rng, nd);
+        let depth = rng.random_range(1..4);
+        let src = int_expr(&mut rng, depth);
+        let result = if case % 2 == 0 {
+            check_one::<i32>(&mut rng, &src, &shape, 0.0)
+        } else {
+            check_one::<i64>(&mut rng, &src, &shape, 0.0)
+        };
+        let (_, bad) = result.unwrap_or_else(|| panic!("{src} is well typed"));
+        assert!(bad.is_empty(), "{src}: {bad:?}");
+    }
+}
+
+#[test]
+fn casts_round_trip_through_every_type() {
+    let x = Array::from_vec(&[6], vec![-2.7, -0.5, 0.0, 0.5, 1e10, f64::NAN]).unwrap();
+    let k = Kernel::<f64>::compile("float64(int32(x)) + float64(float32(x)) * 0", &["x"]).unwrap();
+    let got = k.eval(&[x.view()]).unwrap().to_vec();
+    assert_eq!(&got[..5], &[-2.0, 0.0, 0.0, 0.0, i32::MAX as f64]);
+    assert!(got[5].is_nan(), "NaN * 0 stays NaN");
+    let k = Kernel::<f64>::compile("where(bool(x), 1.0, 2.0)", &["x"]).unwrap();
+    assert_eq!(
+        k.eval(&[x.view()]).unwrap().to_vec(),
+        [1.0, 1.0, 2.0, 1.0, 1.0, 1.0]
+    );
+}
+
+#[test]
+fn broadcasting_follows_numpy_and_eval_into_writes_strided_outputs() {
+    let x = Array::from_fn(&[4, 1], |i| i[0] as f64);
+    let y = Array::from_fn(&[3], |i| 10.0 * i[0] as f64);
+    let k = einkern_codegen::jit::compile::<f64>("x + y", &["x", "y"]).unwrap();
+    let out = k.eval(&[x.view(), y.view()]).unwrap();
+    assert_eq!(out.shape(), &[4, 3]);
+    assert_eq!(out.get(&[2, 1]), Some(12.0));
+    // Into the transpose of an F-order array: a strided output.
+    let mut big = Array::<f64>::zeros(&[3, 4]);
+    k.eval_into(big.view_mut().t(), &[x.view(), y.view()])
+        .unwrap();
+    assert_eq!(big.get(&[1, 2]), Some(12.0));
+    // The inputs may broadcast to the output's shape, not the reverse.
+    let mut small = Array::<f64>::zeros(&[3]);
+    let err = k
+        .eval_into(small.view_mut(), &[x.view(), y.view()])
+        .unwrap_err();
+    assert!(err.to_string().contains("(4, 3)"), "{err}");
+}
+
+#[test]
+fn bad_input_is_an_error_with_a_clear_message() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("x +* y", &["x", "y"], "column"),
+        ("exp(x", &["x"], "column"),
+        ("w + 1", &["x"], "unknown name 'w'"),
+        ("exp(x, x)", &["x"], "takes 1 argument"),
+        ("frobnicate(x)", &["x"], "unknown function"),
+        ("x < 1", &["x"], "bool"),
+        ("x & x", &["x"], "booleans"),
+        ("sum(x, axis=y)", &["x", "y"], "integer literal"),
+        ("x", &["x", "x"], "listed twice"),
+        ("x", &["1x"], "not a valid argument name"),
+        ("", &["x"], "column"),
+    ];
+    for (src, args, want) in cases {
+        let err = Kernel::<f64>::compile(src, args).unwrap_err().to_string();
+        assert!(err.contains(want), "{src}: {err}");
+    }
+    let err = Kernel::<i32>::compile("x / 2", &["x"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("float"), "{err}");
+
+    let k = Kernel::<f64>::compile("x * y", &["x", "y"]).unwrap();
+    let (a, b) = (Array::<f64>::zeros(&[2, 3]), Array::<f64>::zeros(&[4]));
+    let err = k.eval(&[a.view(), b.view()]).unwrap_err().to_string();
+    assert!(
+        err.contains("(2, 3)") && err.contains("(4,)") && err.contains("axis -1"),
+        "{err}"
+    );
+    let err = k.eval(&[a.view()]).unwrap_err().to_string();
+    assert!(err.contains("takes 2 inputs, 1 given"), "{err}");
+    let k = Kernel::<f64>::compile("max(x, axis=2)", &["x"]).unwrap();
+    assert!(k
+        .eval(&[a.view()])
+        .unwrap_err()
+        .to_string()
+        .contains("axis"));
+    let empty = Array::<f64>::zeros(&[0, 3]);
+    let k = Kernel::<f64>::compile("max(x, axis=0)", &["x"]).unwrap();
+    assert!(k.eval(&[empty.view()]).is_err());
+    let k = Kernel::<f64>::compile("sum(x, axis=0) + 1", &["x"]).unwrap();
+    assert_eq!(k.eval(&[empty.view()]).unwrap().to_vec(), [1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn kernels_are_shared_cached_and_thread_safe() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Kernel<f32>>();
+    let a = Kernel::<f64>::compile("2*x + 1", &["x"]).unwrap();
+    let b = Kernel::<f64>::compile(" 2 * x+1 ", &["x"]).unwrap();
+    let x = Array::from_fn(&[1000], |i| i[0] as f64);
+    let want = a.eval(&[x.view()]).unwrap().to_vec();
+    assert_eq!(b.eval(&[x.view()]).unwrap().to_vec(), want);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let k = a.clone();
+            let (x, want) = (&x, &want);
+            s.spawn(move || assert_eq!(&k.eval(&[x.view()]).unwrap().to_vec(), want));
+        }
+    });
+}
+
+fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[test]
+fn compiling_100k_distinct_expressions_keeps_memory_bounded() {
+    let x = Array::from_fn(&[16], |i| i[0] as f64);
+    let compile = |i: usize| {
+        let k = Kernel::<f64>::compile(
+            &format!("exp(-x*x/2.0)*x + sin(x)*{i}.5 - sqrt(x+3.0)"),
+            &["x"],
+        )
+        .unwrap();
+        assert_eq!(k.eval(&[x.view()]).unwrap().len(), 16);
+    };
+    for i in 0..5_000 {
+        compile(i);
+    }
+    let warm = resident_bytes();
+    for i in 5_000..100_000 {
+        compile(i);
+    }
+    let grown = resident_bytes().saturating_sub(warm);
+    assert!(
+        grown < 16 << 20,
+        "resident memory grew by {} MB over 95 000 compiles",
+        grown >> 20
+    );
+    assert!(einkern_codegen::jit::cache_len() <= einkern_codegen::jit::CACHE_CAPACITY);
+}
+
+#[test]
+fn jit_einsum_matches_the_reference() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let specs = [
+        "ij,jk->ik",
+        "bij,bjk->bik",
+        "ii->",
+        "ij->ji",
+        "i,j->ij",
+        "ij,ij->",
+        "ijk,kj->i",
+        "...ij,...jk",
+        "ij,jk,kl->il",
+    ];
+    for spec in specs {
+        let dims = [3usize, 4, 5, 2];
+        let ops: Vec<Array<f64>> = spec
+            .split("->")
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|s| {
+                let shape: Vec<usize> = s
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .map(|c| {
+                        if "ijkl".contains(c) {
+                            dims["ijkl".find(c).unwrap()]
+                        } else {
+                            2
+                        }
+                    })
+                    .collect();
+                let shape = if s.starts_with("...") {
+                    [vec![2], shape].concat()
+                } else {
+                    shape
+                };
+                let n: usize = shape.iter().product();
+                Array::from_vec(
+                    &shape,
+                    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let views: Vec<ArrayView<f64>> = ops.iter().map(|a| a.view()).collect();
+        let got = einkern_codegen::jit::einsum(spec, &views).unwrap();
+        let data: Vec<Vec<f64>> = ops.iter().map(|a| a.to_vec()).collect();
+        let strides: Vec<Vec<isize>> = ops
+            .iter()
+            .map(|a| {
+                einkern_runtime::layout::contiguous_strides(a.shape(), einkern_runtime::Order::C)
+            })
+            .collect();
+        let refs: Vec<einkern_codegen::einsum::RefOperand> = ops
+            .iter()
+            .enumerate()
+            .map(|(k, a)| (&data[k][..], a.shape(), &strides[k][..], 0usize))
+            .collect();
+        let (shape, want) = einkern_codegen::einsum::einsum_reference_f64(spec, &refs).unwrap();
+        assert_eq!(got.shape(), &shape[..], "{spec}");
+        for (g, w) in got.to_vec().iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                "{spec}: {g} vs {w}"
+            );
+        }
+    }
+    assert!(einkern_codegen::jit::einsum::<f64>("ij,jk", &[]).is_err());
+}
