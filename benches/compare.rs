@@ -13,6 +13,9 @@ use std::time::Instant;
 
 use einkern::{einsum, random, Array, Element};
 
+#[path = "rows/jit.rs"]
+mod jit_rows;
+
 struct Harness {
     reps: usize,
     only: Vec<String>,
@@ -167,4 +170,5 @@ fn main() {
             einsum!("abcd,cdef->abef", &a, &b)
         });
     }
+    jit_rows::rows(&h);
 }

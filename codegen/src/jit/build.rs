@@ -46,7 +46,10 @@ fn host_isa() -> Result<OwnedTargetIsa, Error> {
         let set = |f: &mut settings::Builder, k: &str, v: &str| {
             f.set(k, v).map_err(|e| format!("cranelift flag {k}: {e}"))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        // Compile latency matters more than Cranelift's mid-end here: the
+        // loops are simple, and `clif` hoists constants and shares
+        // addresses itself.
+        set(&mut flags, "opt_level", "none")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(&mut flags, "is_pic", "false")?;
         let builder = cranelift_native::builder().map_err(|e| e.to_string())?;

@@ -72,6 +72,13 @@ pub fn compile_stage(
             bases.insert(s, p);
         }
         let zero = b.ins().iconst(types::I64, 0);
+        let hoist = |b: &mut FunctionBuilder, lanes: usize| {
+            let mut e = Emitter::new(b, part, &bases, lanes, zero, fma, HashMap::new());
+            e.hoist_constants(&needed);
+            e.consts
+        };
+        let sconsts = hoist(&mut b, 1);
+        let vconsts = lanes.map(|l| hoist(&mut b, l)).unwrap_or_default();
         let scalar_head = b.create_block();
         b.append_block_param(scalar_head, types::I64);
         let exit = b.create_block();
@@ -96,17 +103,10 @@ pub fn compile_stage(
             );
             b.switch_to_block(body);
             let i = b.block_params(body)[0];
+            let mut e = Emitter::new(&mut b, part, &bases, lanes, i, fma, vconsts);
             for u in 0..UNROLL {
-                let mut e = Emitter {
-                    b: &mut b,
-                    part,
-                    bases: &bases,
-                    lanes,
-                    index: i,
-                    offset: (u * 16) as i32,
-                    fma,
-                    values: HashMap::new(),
-                };
+                e.offset = (u * 16) as i32;
+                e.values.clear();
                 e.emit(stage, &needed);
             }
             let next = b.ins().iadd_imm_s(i, step);
@@ -124,16 +124,7 @@ pub fn compile_stage(
             .brif(more, scalar_body, &[BlockArg::Value(i)], exit, &[]);
         b.switch_to_block(scalar_body);
         let i = b.block_params(scalar_body)[0];
-        let mut e = Emitter {
-            b: &mut b,
-            part,
-            bases: &bases,
-            lanes: 1,
-            index: i,
-            offset: 0,
-            fma,
-            values: HashMap::new(),
-        };
+        let mut e = Emitter::new(&mut b, part, &bases, 1, i, fma, sconsts);
         e.emit(stage, &needed);
         let next = b.ins().iadd_imm_s(i, 1);
         b.ins().jump(scalar_head, &[BlockArg::Value(next)]);
@@ -201,9 +192,38 @@ struct Emitter<'a, 'b> {
     offset: i32,
     fma: bool,
     values: HashMap<NodeId, Value>,
+    /// Constants, materialised once in the entry block (the loops are
+    /// compiled without Cranelift's optimiser, for latency, so hoisting
+    /// and address reuse are done here).
+    consts: HashMap<NodeId, Value>,
+    /// Each slot's address at `index`, shared by the unrolled copies.
+    addrs: HashMap<usize, Value>,
 }
 
-impl Emitter<'_, '_> {
+impl<'a, 'b> Emitter<'a, 'b> {
+    fn new(
+        b: &'a mut FunctionBuilder<'b>,
+        part: &'a Part,
+        bases: &'a HashMap<usize, Value>,
+        lanes: usize,
+        index: Value,
+        fma: bool,
+        consts: HashMap<NodeId, Value>,
+    ) -> Self {
+        Emitter {
+            b,
+            part,
+            bases,
+            lanes,
+            index,
+            offset: 0,
+            fma,
+            values: HashMap::new(),
+            consts,
+            addrs: HashMap::new(),
+        }
+    }
+
     /// The Cranelift type holding values of `ty` in this loop.
     fn clif(&self, ty: ScalarType) -> Type {
         let scalar = match ty {
@@ -223,12 +243,27 @@ impl Emitter<'_, '_> {
     }
 
     fn address(&mut self, slot: usize, ty: ScalarType) -> Value {
-        let size = match ty {
-            ScalarType::F32 | ScalarType::I32 => 4,
-            _ => 8,
+        if let Some(&a) = self.addrs.get(&slot) {
+            return a;
+        }
+        let shift = match ty {
+            ScalarType::F32 | ScalarType::I32 => 2,
+            _ => 3,
         };
-        let byte = self.b.ins().imul_imm_s(self.index, size);
-        self.b.ins().iadd(self.bases[&slot], byte)
+        let byte = self.b.ins().ishl_imm_s(self.index, shift);
+        let a = self.b.ins().iadd(self.bases[&slot], byte);
+        self.addrs.insert(slot, a);
+        a
+    }
+
+    /// Materialises every needed constant at the current position.
+    fn hoist_constants(&mut self, needed: &[bool]) {
+        for (i, node) in self.part.graph.nodes().iter().enumerate() {
+            if let (true, Op::Const(c)) = (needed[i], node.op) {
+                let v = self.constant(c, node.ty);
+                self.consts.insert(NodeId(i as u32), v);
+            }
+        }
     }
 
     fn load(&mut self, slot: usize, ty: ScalarType) -> Value {
@@ -267,7 +302,10 @@ impl Emitter<'_, '_> {
         let args: Vec<Value> = node.op.operands().iter().map(|o| self.values[o]).collect();
         match node.op {
             Op::Input(k) => self.load(k, ty),
-            Op::Const(c) => self.constant(c, ty),
+            Op::Const(c) => match self.consts.get(&id) {
+                Some(&v) => v,
+                None => self.constant(c, ty),
+            },
             Op::Neg(_) if ty.is_float() => self.b.ins().fneg(args[0]),
             Op::Neg(_) => self.b.ins().ineg(args[0]),
             Op::Not(_) if self.lanes == 1 => self.b.ins().bxor_imm_s(args[0], 1),
