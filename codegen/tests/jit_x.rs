@@ -603,3 +603,61 @@ fn jit_einsum_matches_the_reference() {
     }
     assert!(einkern_codegen::jit::einsum::<f64>("ij,jk", &[]).is_err());
 }
+
+fn x_small() -> Array<f64> {
+    Array::from_vec(&[1], vec![1.0]).unwrap()
+}
+
+/// Inputs a fuzzer reaches first: very long and very deep expressions,
+/// odd characters, huge literals and axes. Each is `Ok` or `Err`, never a
+/// panic or a stack overflow.
+#[test]
+fn pathological_expressions_are_handled() {
+    let long_sum = format!("x{}", "+x".repeat(50_000));
+    let long_mul = format!("x{}", "*1.0".repeat(50_000));
+    let deep = format!("{}x{}", "(".repeat(100_000), ")".repeat(100_000));
+    let negs = format!("{}x", "-".repeat(100_000));
+    let nots = format!("where({}(x > 0), x, 0)", "~".repeat(100_000));
+    let pows = format!("x{}", "**x".repeat(10_000));
+    let calls = format!("{}x{}", "exp(".repeat(10_000), ")".repeat(10_000));
+    let mut cases = vec![long_sum, long_mul, deep, negs, nots, pows, calls];
+    cases.extend([
+        "x ** 2147483647",
+        "x ** -2147483648",
+        "x ** 99999999999999999999",
+        "sum(x, axis=9223372036854775807)",
+        "sum(x, axis=-9223372036854775808)",
+        "1e999 * x",
+        "x\u{0}",
+        "x é y",
+        "ⅹ + 1",
+        "where(x, x, x)",
+        "sum(sum(x, axis=0), axis=0)",
+        "mean(x, keepdims=True) - x",
+        "2.5",
+        "float64(True)",
+    ]
+    .map(String::from));
+    let run = move || {
+        let x = Array::from_fn(&[3, 2], |i| i[0] as f64 - i[1] as f64);
+        for src in &cases {
+            if let Ok(k) = Kernel::<f64>::compile(src, &["x"]) {
+                let _ = k.eval(&[x.view()]);
+            }
+        }
+    };
+    let k = Kernel::<f64>::compile("2.5", &[]).unwrap();
+    let c = k.eval(&[]).unwrap();
+    assert_eq!((c.shape().len(), c.to_vec()), (0, vec![2.5]));
+    // A 150-term sum is fine; the depth bound only stops absurd chains.
+    let terms = format!("x{}", "+x".repeat(149));
+    let k = Kernel::<f64>::compile(&terms, &["x"]).unwrap();
+    assert_eq!(k.eval(&[x_small().view()]).unwrap().to_vec(), [150.0]);
+    // Run on a thread with the default 2 MiB stack users get.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}
