@@ -76,7 +76,8 @@ pub fn build(plan: Plan) -> Result<Compiled, Error> {
         for (s, stage) in part.stages.iter().enumerate() {
             let name = format!("p{p}s{s}");
             part_ids.push(
-                compile_stage(&mut module, &mut fctx, part, stage, &name, fma).map_err(backend)?,
+                compile_stage(&mut module, &mut fctx, part, stage, &name, fma)
+                    .map_err(|e| backend(*e))?,
             );
         }
         ids.push(part_ids);

@@ -37,12 +37,14 @@ pub fn compile_stage(
     stage: &Stage,
     name: &str,
     fma: bool,
-) -> Result<FuncId, ModuleError> {
+) -> Result<FuncId, Box<ModuleError>> {
     let ptr = module.target_config().pointer_type();
     let mut ctx = module.make_context();
     ctx.func.signature.params.push(AbiParam::new(types::I64));
     ctx.func.signature.params.push(AbiParam::new(ptr));
-    let id = module.declare_function(name, Linkage::Local, &ctx.func.signature)?;
+    let id = module
+        .declare_function(name, Linkage::Local, &ctx.func.signature)
+        .map_err(Box::new)?;
     ctx.func.name = UserFuncName::user(0, id.as_u32());
 
     let needed = needed_nodes(part, stage);
@@ -134,7 +136,7 @@ pub fn compile_stage(
         b.seal_all_blocks();
         b.finalize(module.target_config());
     }
-    module.define_function(id, &mut ctx)?;
+    module.define_function(id, &mut ctx).map_err(Box::new)?;
     module.clear_context(&mut ctx);
     Ok(id)
 }

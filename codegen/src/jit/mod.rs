@@ -141,12 +141,8 @@ impl<T: Element> Kernel<T> {
         let shape = broadcast_all(ops.iter().map(|o| o.shape.as_slice()))?;
         // Checks (naming shapes and axis) that `shape` stretches to out's.
         einkern_runtime::layout::broadcast_strides(&shape, &vec![0; shape.len()], out.shape())?;
-        let target = Operand::new(
-            out.as_mut_ptr() as *mut u8,
-            &out.shape().to_vec(),
-            &out.strides().to_vec(),
-            scalar_type::<T>(),
-        );
+        let ptr = out.as_mut_ptr() as *mut u8;
+        let target = Operand::new(ptr, out.shape(), out.strides(), scalar_type::<T>());
         if !distinct_addresses(out.shape(), out.strides()) {
             return Err(Error::value(
                 "eval_into: the output view has overlapping elements (a zero or repeated stride)",
