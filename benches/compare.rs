@@ -15,6 +15,8 @@ use einkern::{einsum, random, Array, Element};
 
 #[path = "rows/jit.rs"]
 mod jit_rows;
+#[path = "rows/kernel.rs"]
+mod kernel_rows;
 
 struct Harness {
     reps: usize,
@@ -78,6 +80,7 @@ const N10M: usize = 10_000_000;
 
 fn main() {
     let h = Harness::from_args();
+    kernel_rows::rows(&h);
 
     if h.wants("stream_copy_f64_10M") {
         let src = rand_f64(&[N10M], 1);

@@ -20,7 +20,7 @@
 
 pub use einkern_runtime::*;
 
-pub use einkern_macros::{einsum, try_einsum};
+pub use einkern_macros::{einsum, kernel, try_einsum};
 
 /// Evaluates an einsum given as a run-time string (NumPy's grammar); the
 /// `einsum!` macros are the compile-time checked form.

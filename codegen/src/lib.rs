@@ -7,3 +7,4 @@ pub mod einsum;
 pub mod expr;
 #[cfg(feature = "jit")]
 pub mod jit;
+pub mod kernel;

@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 
 mod einsum;
+mod kernel;
 
 /// `einsum!("spec", a, b, ...)` evaluates an einsum and returns `Array<T>`,
 /// panicking with the error's message if the shapes do not fit.
@@ -29,4 +30,24 @@ pub fn einsum(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn try_einsum(input: TokenStream) -> TokenStream {
     einsum::expand(input.into(), einsum::OnError::Return).into()
+}
+
+/// `#[kernel]` compiles a function body written in einkern's expression
+/// language into one fused, vectorised kernel with NumPy broadcasting.
+///
+/// Parameters are array views (`ArrayView<T>`, `&Array<T>`) or scalars
+/// `T`; the function returns `Array<T>` (panicking with the error's message
+/// on bad shapes) or `Result<Array<T>, Error>`. The macro keeps the
+/// function and also emits `<name>_into(out: ArrayViewMut<T>, ...) ->
+/// Result<(), Error>` writing into a caller's array.
+///
+/// ```ignore
+/// #[einkern::kernel]
+/// fn normalize(x: ArrayView<f64>, mu: ArrayView<f64>, sd: ArrayView<f64>, eps: f64) -> Array<f64> {
+///     (x - mu) / (sd + eps)
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn kernel(attr: TokenStream, item: TokenStream) -> TokenStream {
+    kernel::expand(attr.into(), item.into()).into()
 }

@@ -12,6 +12,7 @@
 //! - [`gemm`]: packed, register-blocked matrix products (BLIS-style).
 //! - [`vmath`]: vectorised transcendental functions for fused kernels.
 //! - [`sop`]: sum-of-products loop nests (every einsum step but GEMM).
+//! - [`ew`]: the loop-nest driver of fused elementwise kernels and reductions.
 
 pub mod alloc;
 pub mod array;
@@ -21,6 +22,7 @@ pub mod cpu;
 mod display;
 pub mod element;
 pub mod error;
+pub mod ew;
 pub mod gemm;
 pub mod geometry;
 pub mod layout;

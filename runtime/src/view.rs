@@ -488,6 +488,12 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
 
     /// Sets every element to `value`.
     pub fn fill(&mut self, value: T) {
+        // A contiguous view is one vectorised store loop (kernels fill
+        // their reduction targets with the identity this way).
+        if let Some(s) = self.as_slice_mut() {
+            s.fill(value);
+            return;
+        }
         let zero = vec![0isize; self.ndim()];
         // SAFETY: the source is the one element `value`, read through zero
         // strides; the destination is this exclusive view.

@@ -1,14 +1,17 @@
 //! Running a compiled part over strided operands.
 //!
-//! The loop nest is NumPy's nditer in miniature: broadcast every operand to
-//! the output shape (zero strides), order the axes by the output's strides,
-//! merge axes that are contiguous for every operand, and call the *row
-//! function* once per innermost row. The row function walks the row in
+//! The loop nest is the runtime's (`einkern_runtime::ew::Loops`, the one
+//! `#[kernel]` uses): every operand broadcast to the output shape (zero
+//! strides), axes ordered and merged, the *row function* called once per
+//! innermost row. The JIT's row function walks the row in
 //! blocks of [`BLOCK`] elements: a contiguous input is read in place, a
 //! zero-stride one is splatted into a block buffer, any other stride is
 //! gathered; then the stages and vector-math calls run on the block, and
 //! the result is stored in place or scattered.
 
+use std::cell::RefCell;
+
+use einkern_runtime::ew::{Loops, Parallel};
 use einkern_runtime::layout::broadcast_strides;
 use einkern_runtime::vmath::{self, Real};
 use einkern_runtime::Error;
@@ -56,162 +59,109 @@ impl Operand {
 }
 
 /// Evaluates `part` with `inputs` (one per part input, any shapes that
-/// broadcast to `out.shape`) into `out`.
+/// broadcast to `out.shape`) into `out`, through the runtime's loop-nest
+/// driver (`einkern_runtime::ew`, shared with `#[kernel]`), which orders and
+/// merges the axes and may split large outputs across rayon threads.
 ///
 /// # Safety
 ///
 /// Every operand must describe memory valid for its shape and strides
-/// (reads for inputs, writes for `out`), `out` must not overlap an input,
-/// and `stages` must be the compiled stages of `part`.
+/// (reads for inputs, writes for `out`), `out` must not overlap an input
+/// nor reach one element twice, and `stages` must be the compiled stages of
+/// `part`.
 pub unsafe fn run_part(
     part: &Part,
     stages: &[StageFn],
     inputs: &[Operand],
     out: &Operand,
 ) -> Result<(), Error> {
-    let nd = out.shape.len();
-    let mut strides: Vec<Vec<isize>> = Vec::with_capacity(inputs.len() + 1);
-    for op in inputs {
-        strides.push(broadcast_strides(&op.shape, &op.strides, &out.shape)?);
+    let strides = inputs
+        .iter()
+        .map(|op| broadcast_strides(&op.shape, &op.strides, &out.shape))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&[isize]> = strides.iter().map(Vec::as_slice).collect();
+    let loops = Loops::new(&out.shape, &out.strides, &refs);
+    let ptrs: Vec<*const u8> = inputs.iter().map(|o| o.ptr as *const u8).collect();
+    let row = |len: usize, ins: &[*const u8], in_strides: &[isize], o: *mut u8, os: isize| {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            // SAFETY: the driver hands out rows inside the operands it was
+            // given (the caller's guarantee), `len` elements at these
+            // strides; `scratch` is this thread's own.
+            unsafe { row_blocks(part, stages, &mut scratch, len, ins, in_strides, o, os) }
+        })
+    };
+    // SAFETY: the caller's guarantee about the operands; the strides were
+    // broadcast to `out.shape` above, and `row` touches `len` elements per
+    // call at the given strides.
+    unsafe { loops.run(out.ptr, &ptrs, Parallel::auto(), &row) };
+    Ok(())
+}
+
+thread_local! {
+    /// Block buffers of the row function: `BLOCK` elements per slot.
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One row in blocks of [`BLOCK`]: gather, stages and calls, scatter.
+///
+/// # Safety
+/// `ins[k]` with byte stride `in_strides[k]` is valid for reading `len`
+/// elements of input `k`, `out` with `out_stride` for writing `len`
+/// elements of the result.
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_blocks(
+    part: &Part,
+    stages: &[StageFn],
+    scratch: &mut Vec<u64>,
+    len: usize,
+    ins: &[*const u8],
+    in_strides: &[isize],
+    out: *mut u8,
+    out_stride: isize,
+) {
+    let n_slots = part.slot_types.len();
+    if scratch.len() < n_slots * BLOCK {
+        scratch.resize(n_slots * BLOCK, 0);
     }
-    strides.push(out.strides.clone());
-    if out.shape.contains(&0) {
-        return Ok(());
-    }
-    // Axes outermost first: by decreasing |output stride|, then merged
-    // where every operand is contiguous across the pair.
-    let mut axes: Vec<usize> = (0..nd).filter(|&k| out.shape[k] > 1).collect();
-    axes.sort_by_key(|&k| std::cmp::Reverse(out.strides[k].unsigned_abs()));
-    let mut dims: Vec<(usize, Vec<isize>)> = Vec::new();
-    for k in axes {
-        let st: Vec<isize> = strides.iter().map(|s| s[k]).collect();
-        if let Some((n, prev)) = dims.last_mut() {
-            let n_inner = out.shape[k];
-            if prev
-                .iter()
-                .zip(&st)
-                .all(|(&p, &s)| Some(p) == s.checked_mul(n_inner as isize))
-            {
-                *n *= n_inner;
-                *prev = st;
-                continue;
-            }
-        }
-        dims.push((out.shape[k], st));
-    }
-    let (len, row) = dims.pop().unwrap_or_else(|| (1, vec![0; inputs.len() + 1]));
-    let mut row_fn = RowFn::new(part, stages);
-    let mut index = vec![0usize; dims.len()];
-    let mut ptrs: Vec<*mut u8> = inputs.iter().map(|o| o.ptr).collect();
-    ptrs.push(out.ptr);
-    loop {
-        // SAFETY: `ptrs` point at element `index` of every operand, and
-        // the row of `len` elements with strides `row` stays inside each
-        // operand (the caller's guarantee, broadcasting only adds zero
-        // strides).
-        unsafe { row_fn.row(len, &ptrs, &row) };
-        // Odometer over the outer axes, moving the pointers along.
-        let mut k = dims.len();
-        loop {
-            if k == 0 {
-                return Ok(());
-            }
-            k -= 1;
-            let (n, st) = &dims[k];
-            index[k] += 1;
-            let back = index[k] == *n;
-            for (p, &s) in ptrs.iter_mut().zip(st) {
-                *p = if back {
-                    p.wrapping_offset(-s * (*n as isize - 1))
-                } else {
-                    p.wrapping_offset(s)
-                };
-            }
-            if back {
-                index[k] = 0;
+    let base = scratch.as_mut_ptr();
+    let own = |s: usize| base.wrapping_add(s * BLOCK) as *mut u8;
+    let mut slots: Vec<*mut u8> = (0..n_slots).map(own).collect();
+    let out_slot = part.out_slot;
+    let out_size = size_of(part.slot_types[out_slot]);
+    let mut start = 0;
+    while start < len {
+        let n = BLOCK.min(len - start);
+        for (k, (&p, &stride)) in ins.iter().zip(in_strides).enumerate() {
+            let size = size_of(part.slot_types[k]);
+            let p = p.wrapping_offset(stride * start as isize);
+            slots[k] = if stride == size as isize {
+                p as *mut u8
             } else {
-                break;
+                // SAFETY: the caller vouches for `n` elements from `p` at
+                // this stride; slot `k`'s buffer holds `BLOCK` elements.
+                unsafe { gather(p, stride, size, n, own(k)) };
+                own(k)
+            };
+        }
+        let p_out = out.wrapping_offset(out_stride * start as isize);
+        let direct = out_stride == out_size as isize;
+        slots[out_slot] = if direct { p_out } else { own(out_slot) };
+        for (s, stage) in stages.iter().enumerate() {
+            // SAFETY: every slot holds at least `n` elements of its type:
+            // inputs and output per the caller, the rest are scratch blocks.
+            unsafe { stage(n as i64, slots.as_ptr()) };
+            for call in &part.calls[s] {
+                // SAFETY: as above; a call's result slot is none of its
+                // argument slots.
+                unsafe { run_call(call, &slots, n) };
             }
         }
-    }
-}
-
-/// The per-row work of one part: blocks, gathers, stages, calls.
-struct RowFn<'a> {
-    part: &'a Part,
-    stages: &'a [StageFn],
-    /// `BLOCK` elements per slot, 8-byte aligned; `slots` point into it
-    /// (or at operands read in place), so it must outlive them.
-    _scratch: Vec<u64>,
-    base: *mut u64,
-    slots: Vec<*mut u8>,
-}
-
-impl<'a> RowFn<'a> {
-    fn new(part: &'a Part, stages: &'a [StageFn]) -> Self {
-        let n = part.slot_types.len();
-        let mut scratch = vec![0u64; n * BLOCK];
-        let base = scratch.as_mut_ptr();
-        let slots = (0..n)
-            .map(|s| base.wrapping_add(s * BLOCK) as *mut u8)
-            .collect();
-        RowFn {
-            part,
-            stages,
-            _scratch: scratch,
-            base,
-            slots,
+        if !direct {
+            // SAFETY: the caller vouches for the output row.
+            unsafe { scatter(own(out_slot), p_out, out_stride, out_size, n) };
         }
-    }
-
-    /// Slot `s`'s own block buffer.
-    fn own(&self, s: usize) -> *mut u8 {
-        self.base.wrapping_add(s * BLOCK) as *mut u8
-    }
-
-    /// # Safety
-    /// `ptrs[k]` with byte stride `strides[k]` is valid for `len`
-    /// elements of operand `k` (the last one is the output).
-    unsafe fn row(&mut self, len: usize, ptrs: &[*mut u8], strides: &[isize]) {
-        let part = self.part;
-        let n_in = part.graph.inputs().len();
-        let out = part.out_slot;
-        let out_size = size_of(part.slot_types[out]);
-        let mut start = 0;
-        while start < len {
-            let n = BLOCK.min(len - start);
-            for k in 0..n_in {
-                let size = size_of(part.slot_types[k]);
-                let p = ptrs[k].wrapping_offset(strides[k] * start as isize);
-                self.slots[k] = if strides[k] == size as isize {
-                    p
-                } else {
-                    let dst = self.own(k);
-                    // SAFETY: the caller vouches for `n` elements from `p`
-                    // at this stride; `dst` holds `BLOCK` elements.
-                    unsafe { gather(p, strides[k], size, n, dst) };
-                    dst
-                };
-            }
-            let p_out = ptrs[n_in].wrapping_offset(strides[n_in] * start as isize);
-            let direct = strides[n_in] == out_size as isize;
-            self.slots[out] = if direct { p_out } else { self.own(out) };
-            for (s, stage) in self.stages.iter().enumerate() {
-                // SAFETY: every slot holds at least `n` elements of its
-                // type: inputs per the caller, the rest are scratch blocks.
-                unsafe { stage(n as i64, self.slots.as_ptr()) };
-                for call in &part.calls[s] {
-                    // SAFETY: as above; a call's result slot differs from
-                    // its argument slots.
-                    unsafe { run_call(call, &self.slots, n) };
-                }
-            }
-            if !direct {
-                // SAFETY: the caller vouches for the output row.
-                unsafe { scatter(self.own(out), p_out, strides[n_in], out_size, n) };
-            }
-            start += n;
-        }
+        start += n;
     }
 }
 

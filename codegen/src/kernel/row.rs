@@ -1,0 +1,310 @@
+//! Row functions: the code that runs once per innermost row of a pass.
+//!
+//! For each pass three copies are emitted, compiled for AVX-512, AVX2+FMA
+//! and the baseline target with `#[target_feature]`, all instantiating one
+//! `#[inline(always)]` generic driver with the multiply-add policy of that
+//! ISA (`Fused` where FMA exists, `Unfused` in the baseline copy, where
+//! `mul_add` would be a libm call). The caller picks the copy from
+//! `cpu::isa()` once per kernel call.
+//!
+//! Inside the driver the row is processed in blocks. Each array operand is
+//! read through a pointer to contiguous elements: the data itself when its
+//! stride is one element, a block buffer filled once with the value when
+//! its stride is 0 (broadcast), or a block buffer gathered from the strided
+//! data otherwise; a non-contiguous output goes through a buffer too. The
+//! loop over a block is therefore always the same flat, unit-stride loop
+//! that LLVM vectorises, and when every operand is contiguous the whole row
+//! is one block with no copies at all.
+//!
+//! Row ABI and accumulation rules: see `einkern_runtime::ew`.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::scalar::{node_expr, rust_type};
+use super::stage::{Leaf, Pass};
+use crate::expr::{Graph, NodeId, Op, ReduceOp, ScalarType};
+
+/// Elements per block when operands must be staged through buffers.
+const BLOCK: usize = 256;
+
+/// The names of a pass's row functions.
+pub struct RowFns {
+    pub avx512: Ident,
+    pub avx2: Ident,
+    pub baseline: Ident,
+}
+
+/// Emits the row functions of pass number `index`; they take
+/// `(len, ins, in_strides, out, out_stride, <scalars>)`.
+pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns) {
+    let drive = format_ident!("__einkern_drive_{}", index);
+    let fns = RowFns {
+        avx512: format_ident!("__einkern_row_{}_avx512", index),
+        avx2: format_ident!("__einkern_row_{}_avx2", index),
+        baseline: format_ident!("__einkern_row_{}_baseline", index),
+    };
+    let m = Ident::new("M", Span::call_site());
+    let rt = quote!(::einkern::__rt);
+    let scalars: Vec<Ident> = pass
+        .scalars
+        .iter()
+        .map(|k| format_ident!("__c{}", k))
+        .collect();
+    let scalar_tys: Vec<TokenStream> = pass
+        .scalars
+        .iter()
+        .map(|&k| rust_type(graph.inputs()[k].1))
+        .collect();
+    let leaf_ty = |l: &Leaf| match *l {
+        Leaf::Array(k) => graph.inputs()[k].1,
+        Leaf::Temp(id) => graph.node(id).ty,
+    };
+    let out_ty = match pass.reduce {
+        Some(r) => graph.node(r).ty,
+        None => graph.node(pass.value).ty,
+    };
+    let to = rust_type(out_ty);
+
+    // Names of values inside the element loop.
+    let name = |id: NodeId| -> Ident {
+        if let Some(j) = pass
+            .leaves
+            .iter()
+            .position(|l| matches!(*l, Leaf::Temp(t) if t == id))
+        {
+            return format_ident!("__l{}", j);
+        }
+        match graph.node(id).op {
+            Op::Input(k) => match pass.leaves.iter().position(|l| *l == Leaf::Array(k)) {
+                Some(j) => format_ident!("__l{}", j),
+                None => format_ident!("__c{}", k),
+            },
+            _ => format_ident!("__n{}", id.0),
+        }
+    };
+    let loads = (0..pass.leaves.len()).map(|j| {
+        let (l, a) = (format_ident!("__l{}", j), format_ident!("__a{}", j));
+        quote!(let #l = *#a.add(__i);)
+    });
+    let lets = pass.nodes.iter().map(|&id| {
+        let n = name(id);
+        let e = node_expr(graph, id, &name, &m);
+        quote!(let #n = #e;)
+    });
+    let value = name(pass.value);
+    // The value of element `__i` of the block.
+    let element = quote! {{
+        #(#loads)*
+        #(#lets)*
+        #value
+    }};
+
+    // Per-leaf setup and per-block pointers.
+    let mut setup = Vec::new();
+    let mut block_ptrs = Vec::new();
+    let mut contiguous = vec![quote!(true)];
+    for (j, leaf) in pass.leaves.iter().enumerate() {
+        let t = rust_type(leaf_ty(leaf));
+        let (p, s, buf, bp, a) = (
+            format_ident!("__p{}", j),
+            format_ident!("__s{}", j),
+            format_ident!("__buf{}", j),
+            format_ident!("__bp{}", j),
+            format_ident!("__a{}", j),
+        );
+        setup.push(quote! {
+            let #p = ins[#j];
+            let #s = in_strides[#j];
+            let mut #buf = ::core::mem::MaybeUninit::<[#t; #BLOCK]>::uninit();
+            let #bp = #buf.as_mut_ptr() as *mut #t;
+            if #s == 0 {
+                let v = *(#p as *const #t);
+                for j in 0..len.min(#BLOCK) {
+                    #bp.add(j).write(v);
+                }
+            }
+        });
+        contiguous.push(quote!(&& #s == ::core::mem::size_of::<#t>() as isize));
+        block_ptrs.push(quote! {
+            let #a: *const #t = if #s == ::core::mem::size_of::<#t>() as isize {
+                (#p as *const #t).add(__i0)
+            } else if #s == 0 {
+                #bp as *const #t
+            } else {
+                for j in 0..__n {
+                    #bp.add(j).write(*(#p.offset((__i0 + j) as isize * #s) as *const #t));
+                }
+                #bp as *const #t
+            };
+        });
+    }
+    let out_contiguous = quote!(out_stride == ::core::mem::size_of::<#to>() as isize);
+    // The output block: the data itself, or the buffer (gathered first
+    // when accumulating).
+    let out_block = |gather: bool| {
+        let fill = gather.then(|| {
+            quote! {
+                for j in 0..__n {
+                    __obp.add(j).write(*(out.offset((__i0 + j) as isize * out_stride) as *const #to));
+                }
+            }
+        });
+        quote! {
+            let __o: *mut #to = if __out_contiguous {
+                (out as *mut #to).add(__i0)
+            } else {
+                #fill
+                __obp
+            };
+        }
+    };
+    let scatter = quote! {
+        if !__out_contiguous {
+            for j in 0..__n {
+                *(out.offset((__i0 + j) as isize * out_stride) as *mut #to) = *__obp.add(j);
+            }
+        }
+    };
+    let blocks = |body: TokenStream, with_out: bool| {
+        let cond = if with_out {
+            quote!(__in_contiguous && __out_contiguous)
+        } else {
+            quote!(__in_contiguous)
+        };
+        quote! {
+            let __block = if #cond { len } else { #BLOCK };
+            let mut __i0 = 0usize;
+            while __i0 < len {
+                let __n = __block.min(len - __i0);
+                #(#block_ptrs)*
+                #body
+                __i0 += __n;
+            }
+        }
+    };
+    let red = quote!(#rt::ew::reduce::Reducible);
+    let body = match pass.reduce.map(|r| graph.node(r).op) {
+        None => {
+            let ob = out_block(false);
+            blocks(
+                quote! {
+                    #ob
+                    for __i in 0..__n {
+                        *__o.add(__i) = #element;
+                    }
+                    #scatter
+                },
+                true,
+            )
+        }
+        Some(Op::Reduce { op, .. }) => {
+            let (combine, horizontal) = match op {
+                ReduceOp::Sum | ReduceOp::Mean => (quote!(add), quote!(sum)),
+                ReduceOp::Prod => (quote!(mul), quote!(prod)),
+                ReduceOp::Max => (quote!(max_nan), quote!(max)),
+                ReduceOp::Min => (quote!(min_nan), quote!(min)),
+            };
+            let ob = out_block(true);
+            let vertical = blocks(
+                quote! {
+                    #ob
+                    for __i in 0..__n {
+                        *__o.add(__i) = <#to as #red>::#combine(*__o.add(__i), #element);
+                    }
+                    #scatter
+                },
+                true,
+            );
+            let fold = quote!(#rt::ew::reduce::#horizontal::<#to>(__n, |__i| #element));
+            let (acc_init, acc_push, acc_total) = if matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+                (
+                    quote!(#rt::ew::reduce::Pairwise::<#to>::new()),
+                    quote!(__acc.push(#fold);),
+                    quote!(__acc.total()),
+                )
+            } else {
+                (
+                    quote!(*(out as *const #to)),
+                    quote!(__acc = <#to as #red>::#combine(__acc, #fold);),
+                    quote!(__acc),
+                )
+            };
+            let horizontal = blocks(acc_push, false);
+            let store = if matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+                quote!(*(out as *mut #to) = <#to as #red>::add(*(out as *const #to), #acc_total);)
+            } else {
+                quote!(*(out as *mut #to) = #acc_total;)
+            };
+            quote! {
+                if out_stride == 0 {
+                    #[allow(unused_mut)]
+                    let mut __acc = #acc_init;
+                    #horizontal
+                    #store
+                } else {
+                    #vertical
+                }
+            }
+        }
+        Some(_) => unreachable!("a pass reduces through a Reduce node"),
+    };
+    let params = quote! {
+        len: usize, ins: &[*const u8], in_strides: &[isize], out: *mut u8, out_stride: isize
+        #(, #scalars: #scalar_tys)*
+    };
+    let args = quote!(len, ins, in_strides, out, out_stride #(, #scalars)*);
+    let RowFns {
+        avx512,
+        avx2,
+        baseline,
+    } = &fns;
+    let tokens = quote! {
+        // SAFETY (every dereference below): the driver `ew::Loops::run`
+        // passes `len` elements at the given byte strides inside the
+        // operands it was given, which are views validated at construction
+        // and broadcast by `ew::bind`; block indices stay below `len`, and
+        // buffers are written before they are read.
+        #[inline(always)]
+        #[allow(unused_unsafe, unused_variables, clippy::all)]
+        unsafe fn #drive<#m: #rt::vmath::MulAdd>(#params) {
+            unsafe {
+                #(#setup)*
+                let mut __obuf = ::core::mem::MaybeUninit::<[#to; #BLOCK]>::uninit();
+                let __obp = __obuf.as_mut_ptr() as *mut #to;
+                let __in_contiguous = #(#contiguous)*;
+                let __out_contiguous = #out_contiguous;
+                #body
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+        #[allow(unused_unsafe)]
+        unsafe fn #avx512(#params) {
+            unsafe { #drive::<#rt::vmath::Fused>(#args) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(unused_unsafe)]
+        unsafe fn #avx2(#params) {
+            unsafe { #drive::<#rt::vmath::Fused>(#args) }
+        }
+        #[allow(unused_unsafe)]
+        unsafe fn #baseline(#params) {
+            unsafe { #drive::<#rt::vmath::Unfused>(#args) }
+        }
+    };
+    (tokens, fns)
+}
+
+/// The identity a reduction's target starts from.
+pub fn identity(op: ReduceOp, ty: ScalarType) -> TokenStream {
+    let t = rust_type(ty);
+    let rt = quote!(::einkern::__rt);
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => quote!(<#t as #rt::Element>::ZERO),
+        ReduceOp::Prod => quote!(<#t as #rt::Element>::ONE),
+        ReduceOp::Max => quote!(<#t as #rt::ew::reduce::Reducible>::MAX_IDENTITY),
+        ReduceOp::Min => quote!(<#t as #rt::ew::reduce::Reducible>::MIN_IDENTITY),
+    }
+}

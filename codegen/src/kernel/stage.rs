@@ -1,0 +1,199 @@
+//! Staging: cutting a kernel's graph into passes over memory.
+//!
+//! Every reduction is one pass that folds its argument's expression into a
+//! result array; the rest of the graph is the final pass, writing the
+//! output. A pass evaluates the expression below its value per element and
+//! stops at reductions, whose results it reads back as arrays (so softmax's
+//! `max` and `sum` are computed once each and broadcast into the divide).
+
+use crate::expr::{Graph, NodeId, Op};
+
+/// A value a pass reads rather than computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// Array argument `k`.
+    Array(usize),
+    /// The result array of an earlier reduction pass.
+    Temp(NodeId),
+}
+
+/// One pass over memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pass {
+    /// The value computed per element of the iteration space.
+    pub value: NodeId,
+    /// The `Reduce` node this pass folds `value` into (its argument is
+    /// `value`), or `None` for the elementwise final pass.
+    pub reduce: Option<NodeId>,
+    /// Arrays read, in the order the row function receives them.
+    pub leaves: Vec<Leaf>,
+    /// Scalar arguments read (argument numbers).
+    pub scalars: Vec<usize>,
+    /// Nodes evaluated per element, operands first; neither leaves nor
+    /// scalars.
+    pub nodes: Vec<NodeId>,
+}
+
+/// The passes of `graph` in execution order. `is_array[k]` tells whether
+/// argument `k` is an array (else a scalar). The last pass produces the
+/// kernel's result.
+pub fn plan(graph: &Graph, is_array: &[bool]) -> Vec<Pass> {
+    let mut passes = Vec::new();
+    for (i, node) in graph.nodes().iter().enumerate() {
+        if let Op::Reduce { arg, .. } = node.op {
+            if reachable(graph, graph.root(), NodeId(i as u32)) {
+                passes.push(pass(graph, is_array, arg, Some(NodeId(i as u32))));
+            }
+        }
+    }
+    if !matches!(graph.node(graph.root()).op, Op::Reduce { .. }) {
+        passes.push(pass(graph, is_array, graph.root(), None));
+    }
+    passes
+}
+
+/// The reduction whose result can be computed straight into the output,
+/// the final pass then running in place over it (`sqrt(sum(..))`,
+/// `mean(..) / n`): a reduction read only by the final (elementwise) pass,
+/// of the output's element type. Its pass is moved just before the final
+/// one (nothing else depends on it). Whether the shapes allow it is decided
+/// at run time (the result must have the output's shape).
+pub fn epilogue_candidate(graph: &Graph, passes: &mut Vec<Pass>) -> Option<NodeId> {
+    let last = passes.last()?;
+    if last.reduce.is_some() {
+        return None;
+    }
+    let out_ty = graph.node(last.value).ty;
+    let candidate = last.leaves.iter().find_map(|l| match *l {
+        Leaf::Temp(r)
+            if graph.node(r).ty == out_ty
+                && passes[..passes.len() - 1]
+                    .iter()
+                    .all(|p| !p.leaves.contains(&Leaf::Temp(r))) =>
+        {
+            Some(r)
+        }
+        _ => None,
+    })?;
+    let at = passes.iter().position(|p| p.reduce == Some(candidate))?;
+    let pass = passes.remove(at);
+    let n = passes.len();
+    passes.insert(n - 1, pass);
+    Some(candidate)
+}
+
+/// Whether `target` is used (through any path) by `from`.
+fn reachable(graph: &Graph, from: NodeId, target: NodeId) -> bool {
+    let mut seen = vec![false; graph.nodes().len()];
+    let mut stack = vec![from];
+    while let Some(n) = stack.pop() {
+        if n == target {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[n.0 as usize], true) {
+            stack.extend(graph.node(n).op.operands());
+        }
+    }
+    false
+}
+
+fn pass(graph: &Graph, is_array: &[bool], value: NodeId, reduce: Option<NodeId>) -> Pass {
+    let mut seen = vec![false; graph.nodes().len()];
+    let mut stack = vec![value];
+    while let Some(n) = stack.pop() {
+        if std::mem::replace(&mut seen[n.0 as usize], true) {
+            continue;
+        }
+        if !matches!(graph.node(n).op, Op::Reduce { .. }) {
+            stack.extend(graph.node(n).op.operands());
+        }
+    }
+    let mut p = Pass {
+        value,
+        reduce,
+        leaves: vec![],
+        scalars: vec![],
+        nodes: vec![],
+    };
+    // Node order is a topological order.
+    for (i, node) in graph.nodes().iter().enumerate() {
+        let id = NodeId(i as u32);
+        if !seen[i] {
+            continue;
+        }
+        match node.op {
+            Op::Input(k) if is_array[k] => p.leaves.push(Leaf::Array(k)),
+            Op::Input(k) => p.scalars.push(k),
+            Op::Reduce { .. } => p.leaves.push(Leaf::Temp(id)),
+            _ => p.nodes.push(id),
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{compile_str, ScalarType};
+
+    #[test]
+    fn softmax_is_three_passes_reusing_the_reductions() {
+        let g = compile_str(
+            "exp(x - max(x, axis=-1, keepdims=True)) / sum(exp(x - max(x, axis=-1, keepdims=True)), axis=-1, keepdims=True)",
+            &["x"],
+            ScalarType::F32,
+        )
+        .unwrap();
+        let passes = plan(&g, &[true]);
+        assert_eq!(passes.len(), 3);
+        assert_eq!(passes[0].leaves, vec![Leaf::Array(0)]);
+        let max = passes[0].reduce.unwrap();
+        assert_eq!(passes[1].leaves, vec![Leaf::Array(0), Leaf::Temp(max)]);
+        let sum = passes[1].reduce.unwrap();
+        assert_eq!(
+            passes[2].leaves,
+            vec![Leaf::Array(0), Leaf::Temp(max), Leaf::Temp(sum)]
+        );
+        assert!(passes[2].reduce.is_none());
+    }
+
+    #[test]
+    fn only_a_reduction_read_by_the_final_pass_alone_is_an_epilogue_candidate() {
+        let g = compile_str(
+            "sqrt(sum(x * x, axis=-1)) + max(x)",
+            &["x"],
+            ScalarType::F64,
+        )
+        .unwrap();
+        let mut passes = plan(&g, &[true]);
+        let r = epilogue_candidate(&g, &mut passes).unwrap();
+        assert_eq!(passes[1].reduce, Some(r));
+        let g = compile_str(
+            "x / sum(x, axis=0) + max(sum(x, axis=0))",
+            &["x"],
+            ScalarType::F64,
+        )
+        .unwrap();
+        let mut passes = plan(&g, &[true]);
+        let sum = passes[0].reduce;
+        assert!(sum.is_some());
+        assert_ne!(
+            epilogue_candidate(&g, &mut passes),
+            sum,
+            "sum is also read by max"
+        );
+        let g = compile_str("x + 1.0", &["x"], ScalarType::F64).unwrap();
+        assert_eq!(epilogue_candidate(&g, &mut plan(&g, &[true])), None);
+    }
+
+    #[test]
+    fn a_reduction_at_the_root_is_the_last_pass_and_scalars_are_not_leaves() {
+        let g = compile_str("sum(x * a, axis=0)", &["x", "a"], ScalarType::F64).unwrap();
+        let passes = plan(&g, &[true, false]);
+        assert_eq!(passes.len(), 1);
+        assert_eq!(passes[0].reduce, Some(g.root()));
+        assert_eq!(passes[0].leaves, vec![Leaf::Array(0)]);
+        assert_eq!(passes[0].scalars, vec![1]);
+        assert_eq!(passes[0].nodes.len(), 1);
+    }
+}

@@ -1,0 +1,314 @@
+//! Loop-nest geometry: sorting and merging axes, then walking the rows.
+
+use super::split::Parallel;
+
+/// The loop nest of one fused kernel run: axis lengths (outer first) and
+/// byte strides for the output and each input, after length-1 axes were
+/// dropped, axes sorted by stride and contiguous neighbours merged.
+///
+/// There is always at least one axis: a 0-d problem is one row of length 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loops {
+    shape: Vec<usize>,
+    /// `strides[0]` is the output's, `strides[1 + k]` input `k`'s.
+    strides: Vec<Vec<isize>>,
+}
+
+impl Loops {
+    /// Plans the nest for iteration shape `shape`, the output's byte strides
+    /// and each input's byte strides (all with `shape.len()` entries, inputs
+    /// already broadcast to `shape`).
+    ///
+    /// # Panics
+    /// If a stride list does not have one entry per axis.
+    pub fn new(shape: &[usize], out_strides: &[isize], in_strides: &[&[isize]]) -> Loops {
+        let nd = shape.len();
+        assert_eq!(out_strides.len(), nd, "one output stride per axis");
+        for s in in_strides {
+            assert_eq!(s.len(), nd, "one input stride per axis");
+        }
+        let ops: Vec<&[isize]> = std::iter::once(out_strides)
+            .chain(in_strides.iter().copied())
+            .collect();
+        if shape.contains(&0) {
+            return Loops {
+                shape: vec![0],
+                strides: vec![vec![0]; ops.len()],
+            };
+        }
+        // Axes that do something, in C order (outer first).
+        let mut axes: Vec<usize> = (0..nd).filter(|&k| shape[k] != 1).collect();
+        // Insertion sort, stable: `b` moves outside `a` when the first
+        // operand that tells them apart has the larger stride on `b`.
+        for i in 1..axes.len() {
+            let mut j = i;
+            while j > 0 && outer_first(&ops, axes[j], axes[j - 1]) {
+                axes.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        // Merge from the inside out.
+        let mut merged_shape: Vec<usize> = Vec::with_capacity(axes.len());
+        let mut merged: Vec<Vec<isize>> = vec![Vec::with_capacity(axes.len()); ops.len()];
+        for &ax in axes.iter().rev() {
+            let n = shape[ax];
+            let can_merge = merged_shape.last().is_some_and(|&inner_len| {
+                ops.iter().zip(&merged).all(|(op, m)| {
+                    let inner = *m.last().expect("same length as merged_shape");
+                    inner.checked_mul(inner_len as isize) == Some(op[ax])
+                })
+            });
+            if can_merge {
+                *merged_shape.last_mut().expect("checked") *= n;
+            } else {
+                merged_shape.push(n);
+                for (m, op) in merged.iter_mut().zip(&ops) {
+                    m.push(op[ax]);
+                }
+            }
+        }
+        if merged_shape.is_empty() {
+            merged_shape.push(1);
+            for m in &mut merged {
+                m.push(0);
+            }
+        }
+        merged_shape.reverse();
+        for m in &mut merged {
+            m.reverse();
+        }
+        Loops {
+            shape: merged_shape,
+            strides: merged,
+        }
+    }
+
+    /// Axis lengths after planning, outer first; the last is the row.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The output's byte strides after planning.
+    pub fn out_strides(&self) -> &[isize] {
+        &self.strides[0]
+    }
+
+    /// Input `k`'s byte strides after planning.
+    pub fn in_strides(&self, k: usize) -> &[isize] {
+        &self.strides[1 + k]
+    }
+
+    /// The number of elements the nest visits.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the nest visits no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `row` once per innermost row (see the module docs for the ABI).
+    ///
+    /// # Safety
+    /// `out` and `ins` (one pointer per input given to [`Loops::new`]) must
+    /// be such that every byte offset `sum(index[k] * stride[k])` for an
+    /// index inside the shape given to [`Loops::new`] addresses an element
+    /// the caller may read (inputs) or write (output), and no output element
+    /// may be reached by two indices unless the output stride is 0 on an
+    /// axis along which `row` accumulates. `row` must only touch
+    /// `len` elements at the given strides.
+    pub unsafe fn run<F>(&self, out: *mut u8, ins: &[*const u8], parallel: Parallel, row: &F)
+    where
+        F: Fn(usize, &[*const u8], &[isize], *mut u8, isize) + Sync,
+    {
+        assert_eq!(ins.len() + 1, self.strides.len(), "one pointer per input");
+        if self.is_empty() {
+            return;
+        }
+        // SAFETY: the caller's contract, passed on unchanged.
+        unsafe { super::split::run(self, out, ins, parallel, row) }
+    }
+
+    pub(super) fn strides(&self) -> &[Vec<isize>] {
+        &self.strides
+    }
+}
+
+/// Whether axis `b` belongs outside axis `a`.
+fn outer_first(ops: &[&[isize]], b: usize, a: usize) -> bool {
+    for op in ops {
+        let (sa, sb) = (op[a].unsigned_abs(), op[b].unsigned_abs());
+        if sa != 0 && sb != 0 && sa != sb {
+            return sb > sa;
+        }
+    }
+    false
+}
+
+/// Reduced rows at most this long are not walked one row per output
+/// element: the nest is interchanged so that rows run along the next kept
+/// axis (see [`run_serial`]).
+const SHORT_REDUCTION: usize = 64;
+/// Output elements per row in the interchanged walk (fits L1 with room for
+/// the operands).
+const TILE: usize = 512;
+
+/// Walks a (sub-)nest serially: `shape` and `strides` as in [`Loops`].
+///
+/// When the row is a short reduced axis (output stride 0, at most
+/// [`SHORT_REDUCTION`] long) and the next axis is kept, calling the row
+/// function once per output element would cost more than the arithmetic
+/// (pairwise distances over 3 coordinates, a rolling mean over 64). The walk
+/// then tiles the kept axis and, per tile, calls the row function once per
+/// position along the reduced axis, with rows along the kept axis: the row
+/// function accumulates `out[i] = op(out[i], f(i))` into a tile that stays
+/// in L1.
+///
+/// # Safety
+/// As [`Loops::run`], for this shape.
+pub(super) unsafe fn run_serial<F>(
+    shape: &[usize],
+    strides: &[Vec<isize>],
+    out: *mut u8,
+    ins: &[*const u8],
+    row: &F,
+) where
+    F: Fn(usize, &[*const u8], &[isize], *mut u8, isize),
+{
+    let nd = shape.len();
+    let along = |k: usize| -> Vec<isize> { strides[1..].iter().map(|s| s[k]).collect() };
+    let interchange = nd >= 2
+        && strides[0][nd - 1] == 0
+        && strides[0][nd - 2] != 0
+        && shape[nd - 1] <= SHORT_REDUCTION;
+    if interchange {
+        let (kept, reduced) = (shape[nd - 2], shape[nd - 1]);
+        let (in_kept, in_reduced) = (along(nd - 2), along(nd - 1));
+        let out_kept = strides[0][nd - 2];
+        let mut p: Vec<*const u8> = ins.to_vec();
+        // SAFETY: the caller's contract; every pointer below addresses an
+        // index of the nest (tile start + reduced position), with `n`
+        // elements along the kept axis still inside it.
+        unsafe {
+            walk(&shape[..nd - 2], strides, out, ins, |o, base| {
+                for start in (0..kept).step_by(TILE) {
+                    let n = TILE.min(kept - start);
+                    for r in 0..reduced {
+                        for (j, pj) in p.iter_mut().enumerate() {
+                            let off = (start as isize)
+                                .wrapping_mul(in_kept[j])
+                                .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
+                            *pj = base[j].wrapping_offset(off);
+                        }
+                        let o = o.wrapping_offset((start as isize).wrapping_mul(out_kept));
+                        row(n, &p, &in_kept, o, out_kept);
+                    }
+                }
+            })
+        };
+    } else {
+        let inner = shape[nd - 1];
+        let out_stride = strides[0][nd - 1];
+        let in_row = along(nd - 1);
+        // SAFETY: the caller's contract.
+        unsafe {
+            walk(&shape[..nd - 1], strides, out, ins, |o, p| {
+                row(inner, p, &in_row, o, out_stride)
+            })
+        };
+    }
+}
+
+/// Calls `visit` with the operands' pointers at every index of the outer
+/// axes `outer` (the first `outer.len()` axes of `strides`), last axis
+/// fastest.
+///
+/// # Safety
+/// The pointers passed are offsets of `out` and `ins` by the nest's strides;
+/// `visit` must only use them as the nest allows.
+unsafe fn walk(
+    outer: &[usize],
+    strides: &[Vec<isize>],
+    out: *mut u8,
+    ins: &[*const u8],
+    mut visit: impl FnMut(*mut u8, &[*const u8]),
+) {
+    let rows: usize = outer.iter().product();
+    let mut idx = vec![0usize; outer.len()];
+    let mut p_out = out;
+    let mut p_in: Vec<*const u8> = ins.to_vec();
+    for _ in 0..rows {
+        visit(p_out, &p_in);
+        // Odometer. Offsets use wrapping arithmetic: after the last row the
+        // pointers may pass the end of the data, and they are never
+        // dereferenced then.
+        for k in (0..outer.len()).rev() {
+            idx[k] += 1;
+            let back = idx[k] == outer[k];
+            let steps = if back { -(outer[k] as isize - 1) } else { 1 };
+            if back {
+                idx[k] = 0;
+            }
+            p_out = p_out.wrapping_offset(steps.wrapping_mul(strides[0][k]));
+            for (p, s) in p_in.iter_mut().zip(&strides[1..]) {
+                *p = p.wrapping_offset(steps.wrapping_mul(s[k]));
+            }
+            if !back {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contiguous_operands_merge_into_one_row() {
+        let l = Loops::new(&[4, 5, 6], &[240, 48, 8], &[&[240, 48, 8], &[0, 0, 0]]);
+        assert_eq!(l.shape(), &[120]);
+        assert_eq!(l.out_strides(), &[8]);
+        assert_eq!(l.in_strides(0), &[8]);
+        assert_eq!(l.in_strides(1), &[0]);
+    }
+
+    #[test]
+    fn length_one_axes_are_dropped_and_zero_d_is_one_row() {
+        let l = Loops::new(&[1, 3, 1], &[24, 8, 8], &[&[0, 4, 0]]);
+        assert_eq!(l.shape(), &[3]);
+        assert_eq!(l.in_strides(0), &[4]);
+        let l = Loops::new(&[], &[], &[&[]]);
+        assert_eq!(l.shape(), &[1]);
+        assert_eq!(l.len(), 1);
+        assert!(Loops::new(&[3, 0], &[0, 8], &[]).is_empty());
+    }
+
+    #[test]
+    fn output_order_decides_then_inputs() {
+        // F-order output: axis 0 becomes the row.
+        let l = Loops::new(&[3, 4], &[8, 24], &[&[32, 8]]);
+        assert_eq!(l.shape(), &[4, 3]);
+        assert_eq!(l.out_strides(), &[24, 8]);
+        // Sum over axis 0 of a C-order matrix: the output's stride is 0 on
+        // axis 0, the input decides, the kept axis is the row.
+        let l = Loops::new(&[5, 7], &[0, 8], &[&[56, 8]]);
+        assert_eq!(l.shape(), &[5, 7]);
+        assert_eq!(l.out_strides(), &[0, 8]);
+        // Sum over axis 1: the reduced axis is the row.
+        let l = Loops::new(&[5, 7], &[8, 0], &[&[56, 8]]);
+        assert_eq!(l.shape(), &[5, 7]);
+        assert_eq!(l.out_strides(), &[8, 0]);
+        // Reducing every axis of a contiguous array: one row.
+        let l = Loops::new(&[5, 7], &[0, 0], &[&[56, 8]]);
+        assert_eq!(l.shape(), &[35]);
+    }
+
+    #[test]
+    fn negative_strides_merge_when_consistent() {
+        let l = Loops::new(&[2, 3], &[24, 8], &[&[-24, -8]]);
+        assert_eq!(l.shape(), &[6]);
+        assert_eq!(l.in_strides(0), &[-8]);
+    }
+}

@@ -1,0 +1,261 @@
+//! Differential tests of reductions in `#[kernel]`s: every reduction, axis
+//! (positive, negative, all), keepdims, fused arguments, reductions reused
+//! in the body (softmax, std), reductions of reductions, f32 accuracy.
+
+mod kernel_common;
+
+use einkern::{kernel, Array, ArrayView, Element, Error};
+use einkern_codegen::expr::ScalarType;
+use kernel_common::*;
+
+#[kernel]
+fn sum0(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    sum(x * y + 1.0, 0)
+}
+
+#[kernel]
+fn sum_last_keep(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    sum_keepdims(x - y, -1)
+}
+
+#[kernel]
+fn prod1(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    prod(x + y * 0.1, 1)
+}
+
+#[kernel]
+fn max_all(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    max(x + y)
+}
+
+#[kernel]
+fn min_keep0(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    min_keepdims(x * y, 0)
+}
+
+#[kernel]
+fn mean_m2(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    mean((x - y).exp(), -2)
+}
+
+#[kernel]
+fn nested(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    sum_keepdims(max_keepdims(x, -1), 0) + mean(y) - x.powi(2)
+}
+
+#[kernel]
+fn std0(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    let d = x - mean_keepdims(x, 0);
+    mean(d * d, 0).sqrt() + y
+}
+
+#[kernel]
+fn sum1_f32(x: ArrayView<f32>, y: ArrayView<f32>) -> Result<Array<f32>, Error> {
+    sum(x * y, 1) + max(y, 1)
+}
+
+#[kernel]
+fn softmax(x: ArrayView<f32>, y: ArrayView<f32>) -> Result<Array<f32>, Error> {
+    let e = (x - max_keepdims(x, -1)).exp();
+    e / sum_keepdims(e, -1) + y
+}
+
+type Kernel2<T> = fn(ArrayView<'_, T>, ArrayView<'_, T>) -> Result<Array<T>, Error>;
+
+fn run_cases<T: Element>(cases: &[(&str, Kernel2<T>)], ty: ScalarType, tol: f64, seed: u64) {
+    let mut r = rng(seed);
+    for &(src, f) in cases {
+        let mut compared = 0;
+        for round in 0..80 {
+            let shape = random_shape(&mut r, 2, 4, round % 3 == 0);
+            let x = strided::<T>(&mut r, &shape, 0.5, 1.5, true);
+            let y_shape = broadcastable(&mut r, &shape);
+            let y = strided::<T>(&mut r, &y_shape, 0.5, 1.5, true);
+            compared += check(src, &["x", "y"], ty, &[x, y], &[], tol, &|v, _| {
+                f(v[0].view(), v[1].view())
+            }) as usize;
+        }
+        assert!(compared >= 50, "{src}: only {compared} cases compared");
+        // Long reduced rows and columns, contiguous and strided.
+        for shape in [[700usize, 300], [3, 4099], [4099, 3]] {
+            for zero in [false, true] {
+                let x = strided::<T>(&mut r, &shape, 0.5, 1.5, zero);
+                let y = strided::<T>(&mut r, &[1, shape[1]], 0.5, 1.5, zero);
+                let n = shape.iter().max().copied().unwrap_or(1) as f64;
+                assert!(
+                    check(
+                        src,
+                        &["x", "y"],
+                        ty,
+                        &[x, y],
+                        &[],
+                        tol * n.sqrt(),
+                        &|v, _| f(v[0].view(), v[1].view())
+                    ),
+                    "{src}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reduction_axis_and_keepdims_f64() {
+    let cases: &[(&str, Kernel2<f64>)] = &[
+        ("sum(x * y + 1.0, axis=0)", sum0),
+        ("sum(x - y, axis=-1, keepdims=True)", sum_last_keep),
+        ("prod(x + y * 0.1, axis=1)", prod1),
+        ("max(x + y)", max_all),
+        ("min(x * y, axis=0, keepdims=True)", min_keep0),
+        ("mean(exp(x - y), axis=-2)", mean_m2),
+        ("sum(max(x, axis=-1, keepdims=True), axis=0, keepdims=True) + mean(y) - x**2", nested),
+        (
+            "sqrt(mean((x - mean(x, axis=0, keepdims=True)) * (x - mean(x, axis=0, keepdims=True)), axis=0)) + y",
+            std0,
+        ),
+    ];
+    run_cases(cases, ScalarType::F64, 1e-12, 11);
+}
+
+#[test]
+fn reductions_and_softmax_f32() {
+    let cases: &[(&str, Kernel2<f32>)] = &[
+        ("sum(x * y, axis=1) + max(y, axis=1)", sum1_f32),
+        (
+            "exp(x - max(x, axis=-1, keepdims=True)) / sum(exp(x - max(x, axis=-1, keepdims=True)), axis=-1, keepdims=True) + y",
+            softmax,
+        ),
+    ];
+    run_cases(cases, ScalarType::F32, 2e-6, 12);
+}
+
+#[kernel]
+fn total_f32(x: ArrayView<f32>) -> Array<f32> {
+    sum(x)
+}
+
+#[kernel]
+fn col_total_f32(x: ArrayView<f32>) -> Array<f32> {
+    sum(x, 0)
+}
+
+#[test]
+fn a_sum_of_ten_million_f32_is_as_accurate_as_pairwise() {
+    let n = 10_000_000;
+    let x = Array::full(&[n], 0.1f32);
+    let exact = 0.1f32 as f64 * n as f64;
+    let s = total_f32(x.view()).to_vec()[0] as f64;
+    assert!(((s - exact) / exact).abs() < 1e-6, "{s} vs {exact}");
+    // Strided: every other element of a 2n buffer, and reversed.
+    let y = Array::full(&[2 * n], 0.1f32);
+    let v = y.view().slice(einkern::s![..;-2]).unwrap();
+    let s = total_f32(v).to_vec()[0] as f64;
+    assert!(
+        ((s - exact) / exact).abs() < 1e-6,
+        "strided: {s} vs {exact}"
+    );
+    // Column sums of a tall matrix accumulate down the rows.
+    let m = Array::full(&[100_000, 3], 0.1f32);
+    let s = col_total_f32(m.view()).to_vec();
+    assert!(
+        s.iter()
+            .all(|&c| ((c as f64 - 10_000.0) / 10_000.0).abs() < 1e-2),
+        "{s:?}"
+    );
+}
+
+#[kernel]
+fn row_max(x: ArrayView<f64>) -> Result<Array<f64>, Error> {
+    max(x, 1)
+}
+
+#[kernel]
+fn pairdist(p: ArrayView<f64>, q: ArrayView<f64>) -> Array<f64> {
+    sum((p - q).powi(2), -1).sqrt()
+}
+
+#[test]
+fn reduction_errors_and_nan_and_broadcast_views() {
+    let e = row_max(Array::<f64>::zeros(&[3, 0]).view()).unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+    assert_eq!(
+        row_max(Array::<f64>::zeros(&[0, 4]).view())
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    let e = row_max(Array::<f64>::zeros(&[3]).view()).unwrap_err();
+    assert!(e.to_string().contains("axis"), "{e}");
+    let x = Array::from_vec(&[2, 3], vec![1.0, f64::NAN, 0.0, -1.0, 5.0, 2.0]).unwrap();
+    let m = row_max(x.view()).unwrap().to_vec();
+    assert!(m[0].is_nan() && m[1] == 5.0, "{m:?}");
+
+    // Pairwise distances through broadcast views P[:, None, :], Q[None].
+    let mut r = rng(13);
+    let p = strided::<f64>(&mut r, &[37, 3], 0.0, 1.0, false);
+    let q = strided::<f64>(&mut r, &[41, 3], 0.0, 1.0, false);
+    let pv = p.view().insert_axis(1).unwrap();
+    let qv = q.view().insert_axis(0).unwrap();
+    let d = pairdist(pv, qv);
+    assert_eq!(d.shape(), &[37, 41]);
+    for i in 0..37 {
+        for j in 0..41 {
+            let want: f64 = (0..3)
+                .map(|k| (p.view().get(&[i, k]).unwrap() - q.view().get(&[j, k]).unwrap()).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!((d.view().get(&[i, j]).unwrap() - want).abs() < 1e-14);
+        }
+    }
+}
+
+#[test]
+fn reductions_write_into_strided_outputs() {
+    let x = Array::from_fn(&[5, 4], |i| (i[0] * 4 + i[1]) as f64);
+    let mut out = Array::<f64>::full(&[8], 99.0);
+    let view = out.view_mut().slice(einkern::s![..;-2]).unwrap();
+    row_max_into(view, x.view()).unwrap_err(); // shape (4,) vs (5,)
+    let mut out = Array::<f64>::full(&[10], 99.0);
+    let view = out.view_mut().slice(einkern::s![..;-2]).unwrap();
+    row_max_into(view, x.view()).unwrap();
+    assert_eq!(
+        out.to_vec(),
+        vec![99.0, 19.0, 99.0, 15.0, 99.0, 11.0, 99.0, 7.0, 99.0, 3.0]
+    );
+}
+
+#[test]
+fn epilogues_run_in_place_in_any_output_and_fall_back_when_shapes_differ() {
+    let mut r = rng(14);
+    let p = strided::<f64>(&mut r, &[29, 3], 0.0, 1.0, false);
+    let q = strided::<f64>(&mut r, &[31, 3], 0.0, 1.0, false);
+    let (pv, qv) = (
+        p.view().insert_axis(1).unwrap(),
+        q.view().insert_axis(0).unwrap(),
+    );
+    let want = pairdist(pv.view(), qv.view());
+    // F order and reversed rows: the in-place epilogue reads each element
+    // where it writes it.
+    let mut f = Array::<f64>::zeros_with_order(&[29, 31], einkern::Order::F);
+    pairdist_into(f.view_mut(), pv.view(), qv.view()).unwrap();
+    assert_eq!(f.to_vec(), want.to_vec());
+    let mut buf = Array::<f64>::zeros(&[29, 62]);
+    let view = buf.view_mut().slice(einkern::s![..;-1, ..;2]).unwrap();
+    pairdist_into(view, pv.view(), qv.view()).unwrap();
+    let got = buf.view().slice(einkern::s![..;-1, ..;2]).unwrap().to_vec();
+    assert_eq!(got, want.to_vec());
+    // std0's result broadcasts against a larger `y`: the reduction goes to a
+    // temporary instead.
+    let x = strided::<f64>(&mut r, &[6, 5], 0.0, 1.0, false);
+    let y = strided::<f64>(&mut r, &[4, 1, 5], 0.0, 1.0, false);
+    let src = "sqrt(mean((x - mean(x, axis=0, keepdims=True)) * (x - mean(x, axis=0, keepdims=True)), axis=0)) + y";
+    assert!(check(
+        src,
+        &["x", "y"],
+        ScalarType::F64,
+        &[x, y],
+        &[],
+        1e-12,
+        &|v, _| std0(v[0].view(), v[1].view())
+    ));
+}

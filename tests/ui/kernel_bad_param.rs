@@ -1,0 +1,8 @@
+use einkern::{kernel, Array};
+
+#[kernel]
+fn k(x: Vec<f64>) -> Array<f64> {
+    x
+}
+
+fn main() {}

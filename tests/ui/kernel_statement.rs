@@ -1,0 +1,8 @@
+use einkern::{kernel, Array, ArrayView};
+
+#[kernel]
+fn k(x: ArrayView<f64>) -> Array<f64> {
+    x.exp();
+}
+
+fn main() {}
