@@ -18,8 +18,10 @@
 //! (the ones `#[kernel]` uses), then [`plan`] (reductions and vector-math
 //! calls cut the graph into stages), [`clif`] (each stage to a vectorised
 //! Cranelift loop), [`build`] (one module per kernel), and [`run`] (the
-//! broadcasting loop nest calling the compiled code one row block at a
-//! time). Compiled kernels are cached by their IR (so spelling and spacing
+//! row function around the compiled code, driven by the runtime's
+//! broadcasting loop nest `einkern_runtime::ew`, shared with `#[kernel]`).
+//! Reductions evaluate their argument into a temporary and reduce it
+//! ([`reduce`]); `jit::einsum` is the run-time einsum executor. Compiled kernels are cached by their IR (so spelling and spacing
 //! do not matter), argument names and element type; the code is freed when
 //! the last [`Kernel`] handle and the cache entry are gone.
 
