@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use einkern::{einsum, random, s, Array, Element, Order};
 
+#[path = "rows/jit.rs"]
+mod jit_rows;
 #[path = "rows/kernel.rs"]
 mod kernel_rows;
 
@@ -189,4 +191,5 @@ fn main() {
             einsum!("abcd,cdef->abef", &a, &b)
         });
     }
+    jit_rows::rows(&h);
 }

@@ -26,6 +26,11 @@ pub use einkern_macros::{einsum, kernel, try_einsum};
 /// `einsum!` macros are the compile-time checked form.
 pub use einkern_codegen::einsum::einsum as einsum_dyn;
 
+/// Run-time kernels: expression strings and einsum specs compiled to
+/// native code through Cranelift (`jit::compile::<f64>("exp(-x*x/2)*y",
+/// &["x", "y"])?.eval(&[x, y])?`).
+pub use einkern_codegen::jit;
+
 /// The hidden path generated code uses to reach runtime items, so that users
 /// depend on `einkern` alone.
 #[doc(hidden)]

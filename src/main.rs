@@ -1,21 +1,30 @@
 //! The `einkern` command line.
 //!
-//! `einkern demo` tours what einkern can do on generated data, with timings.
+//! `einkern demo` tours what einkern can do on generated data, with timings;
+//! `einkern einsum` and `einkern eval` run einsums and expressions on `.npy`
+//! files through the run-time compiler.
 
 use std::process::ExitCode;
 
+mod cli;
 mod demo;
 
 const USAGE: &str = "\
 usage: einkern <command>
 
 commands:
+  einsum SPEC A.npy [B.npy ...] -o OUT.npy
+          evaluate an einsum (NumPy's grammar) on .npy files
+  eval EXPR NAME=FILE.npy ... -o OUT.npy [--dtype f32|f64|i32|i64]
+          evaluate an expression (numexpr spelling), inputs broadcast
   demo    a tour of einkern on generated data, with timings";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo::run(),
+        Some("demo") => demo::run().map_err(cli::Failure::Run),
+        Some("einsum") => cli::einsum(&args[1..]),
+        Some("eval") => cli::eval(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -31,7 +40,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(cli::Failure::Usage(msg)) => {
+            eprintln!("einkern: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(cli::Failure::Run(e)) => {
             eprintln!("einkern: {e}");
             ExitCode::FAILURE
         }

@@ -5,4 +5,6 @@
 
 pub mod einsum;
 pub mod expr;
+#[cfg(feature = "jit")]
+pub mod jit;
 pub mod kernel;

@@ -159,11 +159,16 @@ struct Parser<'s> {
     toks: Vec<(Tok, usize)>,
     i: usize,
     src: &'s str,
-    /// Current nesting of parentheses, calls and unary operators.
+    /// Current nesting of parentheses, calls and unary operators, plus the
+    /// operators of the left-associative chains being parsed (`a+b+c` is a
+    /// tree as deep as it is long): a bound on the syntax tree's depth, so
+    /// that lowering and dropping the tree, both recursive, cannot
+    /// overflow the stack.
     depth: usize,
 }
 
-/// Nesting deeper than this is an error, not a stack overflow.
+/// Nesting deeper than this (counting chained binary operators) is an
+/// error, not a stack overflow.
 const MAX_DEPTH: usize = 200;
 
 impl Parser<'_> {
@@ -224,32 +229,43 @@ impl Parser<'_> {
 
     fn bit_or(&mut self) -> Result<Expr, Error> {
         let mut a = self.bit_and()?;
+        let mut chain = 0;
         while matches!(self.peek(), Tok::Sym("|")) {
+            self.chained(&mut chain)?;
             let loc = self.bump().1;
             let b = self.bit_and()?;
             a = Self::binary(BinaryOp::Or, a, b, loc);
         }
+        self.depth -= chain;
         Ok(a)
     }
 
     fn bit_and(&mut self) -> Result<Expr, Error> {
         let mut a = self.sum()?;
+        let mut chain = 0;
         while matches!(self.peek(), Tok::Sym("&")) {
+            self.chained(&mut chain)?;
             let loc = self.bump().1;
             let b = self.sum()?;
             a = Self::binary(BinaryOp::And, a, b, loc);
         }
+        self.depth -= chain;
         Ok(a)
     }
 
     fn sum(&mut self) -> Result<Expr, Error> {
         let mut a = self.product()?;
+        let mut chain = 0;
         loop {
             let op = match self.peek() {
                 Tok::Sym("+") => BinaryOp::Add,
                 Tok::Sym("-") => BinaryOp::Sub,
-                _ => return Ok(a),
+                _ => {
+                    self.depth -= chain;
+                    return Ok(a);
+                }
             };
+            self.chained(&mut chain)?;
             let loc = self.bump().1;
             let b = self.product()?;
             a = Self::binary(op, a, b, loc);
@@ -258,16 +274,31 @@ impl Parser<'_> {
 
     fn product(&mut self) -> Result<Expr, Error> {
         let mut a = self.unary()?;
+        let mut chain = 0;
         loop {
             let op = match self.peek() {
                 Tok::Sym("*") => BinaryOp::Mul,
                 Tok::Sym("/") => BinaryOp::Div,
-                _ => return Ok(a),
+                _ => {
+                    self.depth -= chain;
+                    return Ok(a);
+                }
             };
+            self.chained(&mut chain)?;
             let loc = self.bump().1;
             let b = self.unary()?;
             a = Self::binary(op, a, b, loc);
         }
+    }
+
+    /// Counts one more operator of a left-associative chain as depth.
+    fn chained(&mut self, chain: &mut usize) -> Result<(), Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error("expression nested too deeply"));
+        }
+        self.depth += 1;
+        *chain += 1;
+        Ok(())
     }
 
     /// Runs `f` one nesting level deeper, failing cleanly past [`MAX_DEPTH`].
