@@ -98,8 +98,9 @@ pub(super) struct Fused<'a> {
 
 impl<'a> Fused<'a> {
     /// Runs the row function over the block `rows × cols` of C (in the
-    /// call's own frame), one call per row, or per element where some
-    /// direction has no uniform stride.
+    /// call's own frame), one call per row of C's tighter direction (the
+    /// kernels store tiles column-major, so that is often M), or per
+    /// element where some direction has no uniform stride.
     ///
     /// # Safety
     /// `c + cm.off(i) + cn.off(j)` must be valid for reads and writes, and
@@ -113,6 +114,15 @@ impl<'a> Fused<'a> {
         rows: std::ops::Range<usize>,
         cols: std::ops::Range<usize>,
     ) {
+        let tightness = |a: Axis<'_>| a.stride().map_or(usize::MAX, |s| s.unsigned_abs());
+        if tightness(cm) < tightness(cn) {
+            let t = Fused {
+                transposed: !self.transposed,
+                ..*self
+            };
+            // SAFETY: the same block, seen transposed.
+            return unsafe { t.apply(c, cn, cm, cols, rows) };
+        }
         let size = std::mem::size_of::<T>() as isize;
         // (row axis, column axis) of each input in this call's frame.
         let axes = |x: &EpiIn<'a>| -> Option<(Axis<'a>, Axis<'a>)> {
