@@ -35,6 +35,8 @@ pub use einkern_codegen::jit;
 /// depend on `einkern` alone.
 #[doc(hidden)]
 pub mod __rt {
-    pub use einkern_codegen::einsum::{einsum_compiled, CompiledSpec, CompiledSubscripts};
+    pub use einkern_codegen::einsum::{
+        einsum_compiled, CompiledSpec, CompiledSubscripts, OutputEpilogue, OutputInput, Prepared,
+    };
     pub use einkern_runtime::*;
 }

@@ -1,7 +1,9 @@
 //! Compile-time errors of `einsum!` / `try_einsum!` and `#[kernel]`
 //! (tests/ui/kernel_*.rs: loops, `if`, unknown functions, arity, mixed
 //! element types, bad parameter or return types, unsupported methods, stray
-//! statements, each pointing at the offending token). For einsum: every kind of bad
+//! statements, and an `einsum!` inside a kernel with bad subscripts, a wrong
+//! operand count, mixed operand types or as `try_einsum!`, each pointing at
+//! the offending token). For einsum: every kind of bad
 //! subscript string is a `compile_error!` at the string literal, with the
 //! column and a caret line, pinned in tests/ui/*.stderr.
 

@@ -64,6 +64,16 @@ fn std_axis0(m: ArrayView<f64>) -> Array<f64> {
     mean(d * d, 0).sqrt()
 }
 
+#[kernel]
+fn linear_relu(x: ArrayView<f32>, w: ArrayView<f32>, b: ArrayView<f32>) -> Array<f32> {
+    (einsum!("ij,jk->ik", x, w) + b).max(0.0)
+}
+
+#[kernel]
+fn bias_relu(c: ArrayView<f32>, b: ArrayView<f32>) -> Array<f32> {
+    (c + b).max(0.0)
+}
+
 /// Times both forms of a kernel: allocating and `_into`.
 macro_rules! both {
     ($h:expr, $row:literal, $shape:expr, $k:ident, $into:ident ($($arg:expr),*)) => {{
@@ -74,6 +84,23 @@ macro_rules! both {
 }
 
 pub fn rows(h: &Harness) {
+    // Not a shared workload (no peer fuses it): a GEMM with its bias and
+    // relu fused into the write-back, next to the same work as `einsum!`
+    // followed by a second kernel over the result.
+    if h.wants("linear_relu_f32_1024") {
+        let x = rand_t::<f32>(&[1024, 1024], 41);
+        let w = rand_t::<f32>(&[1024, 1024], 42);
+        let b = rand_t::<f32>(&[1024], 43);
+        let (x, w, b) = (x.view(), w.view(), b.view());
+        h.row("linear_relu_f32_1024", "einkern", || {
+            linear_relu(x.clone(), w.clone(), b.clone())
+        });
+        h.row("linear_relu_f32_1024", "einkern(two passes)", || {
+            let c = einkern::einsum!("ij,jk->ik", &x, &w);
+            bias_relu(c.view(), b.clone())
+        });
+    }
+
     if h.wants("axpby_f64_10M")
         || h.wants("fma_f64_10M")
         || h.wants("gauss_f64_10M")

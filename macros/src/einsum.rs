@@ -1,12 +1,13 @@
 //! `einsum!` / `try_einsum!`: parse the subscripts at compile time and call
 //! the executor with them as constant data.
 
-use einkern_codegen::einsum::{CompiledSubscripts, Spec, Subscripts};
+use einkern_codegen::einsum::Spec;
+use einkern_codegen::kernel::compiled_spec;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitByteStr, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Token};
 
 /// What the expansion does with a run-time error.
 #[derive(Clone, Copy)]
@@ -18,9 +19,9 @@ pub enum OnError {
 }
 
 /// The macro input: a subscript string literal, then the operands.
-struct Args {
-    spec: LitStr,
-    operands: Vec<Expr>,
+pub(crate) struct Args {
+    pub(crate) spec: LitStr,
+    pub(crate) operands: Vec<Expr>,
 }
 
 impl Parse for Args {
@@ -68,18 +69,7 @@ fn lower(args: &Args, on_error: OnError) -> syn::Result<TokenStream> {
         // available on stable Rust).
         syn::Error::new(args.spec.span(), format!("invalid einsum subscripts: {e}"))
     })?;
-    let subscripts = |s: &Subscripts| {
-        let letters = LitByteStr::new(&CompiledSubscripts::letters_of(s), Span::call_site());
-        let ellipsis = match s.ellipsis() {
-            Some(at) => quote!(::core::option::Option::Some(#at)),
-            None => quote!(::core::option::Option::None),
-        };
-        quote! {
-            ::einkern::__rt::CompiledSubscripts { letters: #letters, ellipsis: #ellipsis }
-        }
-    };
-    let inputs = spec.inputs().iter().map(subscripts);
-    let output = subscripts(spec.output());
+    let compiled = compiled_spec(&text, &spec);
     let names: Vec<syn::Ident> = (0..args.operands.len())
         .map(|k| syn::Ident::new(&format!("__einkern_operand_{k}"), Span::mixed_site()))
         .collect();
@@ -99,11 +89,7 @@ fn lower(args: &Args, on_error: OnError) -> syn::Result<TokenStream> {
         },
     };
     Ok(quote! {{
-        const #spec_name: ::einkern::__rt::CompiledSpec = ::einkern::__rt::CompiledSpec {
-            text: #text,
-            inputs: &[#(#inputs),*],
-            output: #output,
-        };
+        const #spec_name: ::einkern::__rt::CompiledSpec = #compiled;
         #(let #names = &(#operands);)*
         let #views = [#(::einkern::__rt::AsArrayView::as_array_view(#names)),*];
         #result

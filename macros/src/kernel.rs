@@ -7,6 +7,7 @@
 //! at the offending token, and rejects everything outside the language with
 //! a `syn::Error` on that token.
 
+use crate::einsum::Args as EinsumArgs;
 use einkern_codegen::expr::{self, ast, Func, ScalarType};
 use einkern_codegen::kernel::{emit_body, KernelParam};
 use proc_macro2::{Span, TokenStream};
@@ -320,7 +321,16 @@ fn body(block: &syn::Block, spans: &mut Vec<Span>) -> syn::Result<ast::Program> 
                     "items are not allowed in a #[kernel] body",
                 ))
             }
-            Stmt::Macro(m) => return Err(unsupported_macro(&m.mac)),
+            Stmt::Macro(m) if m.semi_token.is_none() && i + 1 == n => {
+                result = Some(macro_call(&m.mac, spans)?)
+            }
+            Stmt::Macro(m) => {
+                macro_call(&m.mac, spans)?;
+                return Err(syn::Error::new_spanned(
+                    m,
+                    "a #[kernel] body is `let` bindings and one final expression (no statements)",
+                ));
+            }
         }
     }
     let Some(result) = result else {
@@ -332,12 +342,38 @@ fn body(block: &syn::Block, spans: &mut Vec<Span>) -> syn::Result<ast::Program> 
     Ok(ast::Program { lets, result })
 }
 
-fn unsupported_macro(m: &syn::Macro) -> syn::Error {
-    let what = m.path.to_token_stream().to_string();
-    syn::Error::new_spanned(
-        &m.path,
-        format!("`{what}!` is not supported inside a #[kernel] body"),
-    )
+/// A macro call inside a body: only `einsum!`, whose subscripts are checked
+/// here as `einsum!` itself checks them, and whose operands are kernel
+/// expressions (a leading `&` is allowed, as outside kernels).
+fn macro_call(m: &syn::Macro, spans: &mut Vec<Span>) -> syn::Result<ast::Expr> {
+    let what = m.path.to_token_stream().to_string().replace(' ', "");
+    if what != "einsum" && what != "einkern::einsum" {
+        let hint = if what.ends_with("try_einsum") {
+            ": use einsum!, whose shape errors become the kernel's Err"
+        } else {
+            ""
+        };
+        return Err(syn::Error::new_spanned(
+            &m.path,
+            format!("`{what}!` is not supported inside a #[kernel] body{hint}"),
+        ));
+    }
+    // The subscripts are checked by the lowering, which reports errors at
+    // the string literal's span.
+    let args: EinsumArgs = m.parse_body()?;
+    let operands = (args.operands.iter())
+        .map(|e| match e {
+            Expr::Reference(r) if r.mutability.is_none() => expr(&r.expr, spans),
+            e => expr(e, spans),
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
+    spans.push(args.spec.span());
+    let kind = ast::ExprKind::Einsum {
+        spec: args.spec.value(),
+        spec_loc: spans.len() - 1,
+        args: operands,
+    };
+    Ok(node(kind, m.span(), spans))
 }
 
 fn node(kind: ast::ExprKind, span: Span, spans: &mut Vec<Span>) -> ast::Expr {
@@ -512,7 +548,7 @@ fn expr(e: &Expr, spans: &mut Vec<Span>) -> syn::Result<ast::Expr> {
         Expr::ForLoop(l) => return Err(loop_error(l.for_token)),
         Expr::While(l) => return Err(loop_error(l.while_token)),
         Expr::Loop(l) => return Err(loop_error(l.loop_token)),
-        Expr::Macro(m) => return Err(unsupported_macro(&m.mac)),
+        Expr::Macro(m) => macro_call(&m.mac, spans)?,
         other => {
             return Err(syn::Error::new_spanned(
                 other,

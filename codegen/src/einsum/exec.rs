@@ -14,6 +14,10 @@
 //! step writes straight into the output. Outputs are allocated uninitialised
 //! (every kernel writes each element once), in C order.
 //!
+//! [`Prepared::run_into`] writes into any output and can fuse elementwise
+//! work into the write-back of a packed contraction ([`OutputEpilogue`]):
+//! what `#[kernel]` does with an `einsum!` inside its body.
+//!
 //! [`einsum_compiled`] is what the `einsum!` macros call: the subscripts were
 //! parsed at compile time and arrive as constant data ([`CompiledSpec`]), so
 //! no string is parsed at run time unless an error message needs it.
@@ -22,12 +26,15 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use einkern_runtime::copy::copy_strided;
-use einkern_runtime::gemm::{BatchDim, Contraction, GemmScalar, KDim, MDim, NDim};
+use einkern_runtime::ew::check_out_shape;
+use einkern_runtime::gemm::{
+    BatchDim, Contraction, Epilogue, EpilogueInput, EpilogueRow, GemmScalar, KDim, MDim, NDim,
+};
 use einkern_runtime::sop::{sum_of_products, SopOperand};
-use einkern_runtime::{Array, ArrayView, DType, Element, Error, Order};
+use einkern_runtime::{Array, ArrayView, ArrayViewMut, DType, Element, Error, Order};
 
-use super::bind::LabelSizes;
-use super::classify::{classify_pair, GemmDims, StepKind};
+use super::bind::{Bound, LabelSizes};
+use super::classify::{classify_pair, Dim, GemmDims, StepKind};
 use super::equation::{Equation, MAX_BROADCAST_RANK};
 use super::parse::{Label, Spec};
 use super::path::{contraction_path, ContractionPath};
@@ -108,13 +115,7 @@ pub fn einsum_compiled<T: Element>(
     spec: &CompiledSpec,
     operands: &[ArrayView<'_, T>],
 ) -> Result<Array<T>, Error> {
-    let ranks: Vec<usize> = operands.iter().map(|o| o.ndim()).collect();
-    match equation_of(spec, &ranks) {
-        Some(equation) => einsum_equation(&equation, operands),
-        // Something does not fit: let the parser and `Equation::from_spec`
-        // word the error exactly as the run-time path does.
-        None => einsum(spec.text, operands),
-    }
+    Prepared::compiled(spec, operands)?.run()
 }
 
 /// Expands `...` for the given ranks without parsing; `None` if the ranks do
@@ -150,99 +151,219 @@ pub fn einsum_equation<T: Element>(
     equation: &Equation,
     operands: &[ArrayView<'_, T>],
 ) -> Result<Array<T>, Error> {
-    let n = operands.len();
-    if n == 0 {
-        return Err(Error::value("einsum needs at least one operand"));
-    }
-    let shapes: Vec<&[usize]> = operands.iter().map(|o| o.shape()).collect();
-    let bound = equation.bind(&shapes)?;
-    let sizes = bound.sizes();
-    let inputs: Vec<Operand<T>> = operands
-        .iter()
-        .enumerate()
-        .map(|(k, o)| Operand {
-            ptr: o.as_ptr(),
-            strides: bound.label_strides(k, o.strides()),
+    Prepared::new(equation.clone(), operands)?.run()
+}
+
+/// An einsum bound to its operands: shapes checked, ready to run into an
+/// output of [`Prepared::shape`]. What `#[kernel]` uses to write an einsum
+/// straight into its output, with the kernel's elementwise work fused into
+/// the write-back.
+pub struct Prepared<'v, T> {
+    equation: Equation,
+    bound: Bound,
+    operands: Vec<ArrayView<'v, T>>,
+}
+
+/// Elementwise work fused into an einsum's write-back (see
+/// [`Prepared::run_into`]): a row function of `ew`'s row ABI that reads the
+/// einsum's result and other arrays at the same index and writes over the
+/// result.
+pub struct OutputEpilogue<'a> {
+    /// The row function's inputs, in the order it takes them.
+    pub inputs: Vec<OutputInput>,
+    pub row: &'a EpilogueRow<'a>,
+}
+
+/// One input of an [`OutputEpilogue`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputInput {
+    /// The einsum's result itself.
+    Output,
+    /// An array with a byte stride per output axis (0 where it broadcasts).
+    Array { ptr: *const u8, strides: Vec<isize> },
+}
+
+impl<'v, T: Element> Prepared<'v, T> {
+    /// Binds `operands` to `equation` (errors name the operand, the label
+    /// and both sizes).
+    pub fn new(equation: Equation, operands: &[ArrayView<'v, T>]) -> Result<Self, Error> {
+        if operands.is_empty() {
+            return Err(Error::value("einsum needs at least one operand"));
+        }
+        let shapes: Vec<&[usize]> = operands.iter().map(|o| o.shape()).collect();
+        let bound = equation.bind(&shapes)?;
+        Ok(Prepared {
+            equation,
+            bound,
+            operands: operands.to_vec(),
         })
-        .collect();
-    // SAFETY: every path below writes every element of `out` exactly once
-    // before it is returned (the kernels' contracts).
-    let mut out = unsafe { Array::<T>::uninit(bound.output_shape(), Order::C) };
-    let out_strides = label_strides(equation.output(), out.strides());
-    let out_ptr = out.as_mut_ptr();
-    match n {
-        1 => {
-            let input = &inputs[0];
-            if equation.output().len() == input.strides.len() {
-                // A view: every input label is kept. Copy it out.
-                let src: Vec<isize> = equation
-                    .output()
-                    .iter()
-                    .map(|&l| stride_of(&input.strides, l))
-                    .collect();
-                // SAFETY: `src` walks the input through its own (summed for
-                // diagonals) strides over the label sizes, which `bind`
-                // checked against its shape; `out` is fresh, C order.
-                unsafe {
-                    copy_strided(
-                        bound.output_shape(),
-                        out_ptr,
-                        out.strides(),
-                        input.ptr,
-                        &src,
-                    );
-                }
-            } else {
-                // SAFETY: strides come from the bound shapes; `out` is fresh.
-                unsafe { sop_step(equation.output(), out_ptr, &out_strides, sizes, &[input]) };
-            }
-        }
-        2 => {
-            // SAFETY: as above.
-            unsafe {
-                pair_step(
-                    equation.output(),
-                    out_ptr,
-                    &out_strides,
-                    sizes,
-                    &inputs[0],
-                    &inputs[1],
-                )
-            };
-        }
-        _ => {
-            let path = cached_path(equation, sizes);
-            let mut operands: Vec<Option<Operand<T>>> = inputs.into_iter().map(Some).collect();
-            // Intermediates stay alive until the end: later steps read them.
-            let mut temps: Vec<Array<T>> = Vec::with_capacity(path.steps().len());
-            let last = path.steps().len() - 1;
-            for (i, step) in path.steps().iter().enumerate() {
-                let a = operands[step.lhs]
-                    .take()
-                    .expect("the path consumes each operand once");
-                let b = operands[step.rhs]
-                    .take()
-                    .expect("the path consumes each operand once");
-                if i == last {
-                    // SAFETY: as above; the last step produces the output.
-                    unsafe { pair_step(&step.labels, out_ptr, &out_strides, sizes, &a, &b) };
-                } else {
-                    let shape: Vec<usize> = step.labels.iter().map(|&l| sizes.size(l)).collect();
-                    // SAFETY: `pair_step` writes every element.
-                    let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
-                    let t_strides = label_strides(&step.labels, t.strides());
-                    // SAFETY: `t` is fresh, shaped by the label sizes.
-                    unsafe { pair_step(&step.labels, t.as_mut_ptr(), &t_strides, sizes, &a, &b) };
-                    operands.push(Some(Operand {
-                        ptr: t.as_ptr(),
-                        strides: t_strides,
-                    }));
-                    temps.push(t);
-                }
-            }
-        }
     }
-    Ok(out)
+
+    /// Binds a spec parsed at compile time; errors as [`einsum`]'s on
+    /// `spec.text`.
+    pub fn compiled(spec: &CompiledSpec, operands: &[ArrayView<'v, T>]) -> Result<Self, Error> {
+        let ranks: Vec<usize> = operands.iter().map(|o| o.ndim()).collect();
+        let equation = match equation_of(spec, &ranks) {
+            Some(e) => e,
+            None => {
+                let parsed = Spec::parse_for(spec.text, operands.len())?;
+                Equation::from_spec(&parsed, &ranks)?
+            }
+        };
+        Prepared::new(equation, operands)
+    }
+
+    /// The shape of the result.
+    pub fn shape(&self) -> &[usize] {
+        self.bound.output_shape()
+    }
+
+    /// The result in a new C-order array.
+    pub fn run(&self) -> Result<Array<T>, Error> {
+        // SAFETY: `run_into` writes every element of the output exactly
+        // once before it is returned (the kernels' contracts).
+        let mut out = unsafe { Array::<T>::uninit(self.shape(), Order::C) };
+        self.run_into(&mut out.view_mut(), None)?;
+        Ok(out)
+    }
+
+    /// Writes the result into `out` (any strides; its shape must be
+    /// [`Prepared::shape`]). With an `epilogue`, returns whether it ran
+    /// fused into the write-back of a packed contraction; if not, the
+    /// caller runs it over `out` itself (the einsum was not a GEMM, or its
+    /// last step was a dot or matrix-vector product).
+    ///
+    /// # Safety of the epilogue
+    /// Its array inputs must be readable at every offset their strides give
+    /// over the output shape and must not overlap `out`; its row function
+    /// must read only its inputs and write only its output, at the indices
+    /// it is given.
+    pub fn run_into(
+        &self,
+        out: &mut ArrayViewMut<'_, T>,
+        epilogue: Option<&OutputEpilogue<'_>>,
+    ) -> Result<bool, Error> {
+        check_out_shape(out.shape(), self.shape())?;
+        let equation = &self.equation;
+        let bound = &self.bound;
+        let sizes = bound.sizes();
+        let inputs: Vec<Operand<T>> = (self.operands.iter().enumerate())
+            .map(|(k, o)| Operand {
+                ptr: o.as_ptr(),
+                strides: bound.label_strides(k, o.strides()),
+            })
+            .collect();
+        let out_strides = label_strides(equation.output(), out.strides());
+        let out_ptr = out.as_mut_ptr();
+        let epilogue = epilogue.map(|e| LabelEpilogue::new(e, equation.output()));
+        let epilogue = epilogue.as_ref();
+        Ok(match inputs.len() {
+            1 => {
+                let input = &inputs[0];
+                if equation.output().len() == input.strides.len() {
+                    // A view: every input label is kept. Copy it out.
+                    let src: Vec<isize> = (equation.output().iter())
+                        .map(|&l| stride_of(&input.strides, l))
+                        .collect();
+                    // SAFETY: `src` walks the input through its own (summed
+                    // for diagonals) strides over the label sizes, which
+                    // `bind` checked against its shape; `out` is exclusive
+                    // and of the output shape.
+                    unsafe {
+                        copy_strided(self.shape(), out_ptr, out.strides(), input.ptr, &src);
+                    }
+                } else {
+                    // SAFETY: strides come from the bound shapes; `out` is
+                    // exclusive.
+                    unsafe { sop_step(equation.output(), out_ptr, &out_strides, sizes, &[input]) };
+                }
+                false
+            }
+            2 => {
+                let out = StepOut {
+                    labels: equation.output(),
+                    ptr: out_ptr,
+                    strides: &out_strides,
+                    epilogue,
+                };
+                // SAFETY: as above.
+                unsafe { pair_step(out, sizes, &inputs[0], &inputs[1]) }
+            }
+            _ => {
+                let path = cached_path(equation, sizes);
+                let mut operands: Vec<Option<Operand<T>>> = inputs.into_iter().map(Some).collect();
+                // Intermediates stay alive until the end: later steps read them.
+                let mut temps: Vec<Array<T>> = Vec::with_capacity(path.steps().len());
+                let last = path.steps().len() - 1;
+                let mut fused = false;
+                for (i, step) in path.steps().iter().enumerate() {
+                    let a = operands[step.lhs]
+                        .take()
+                        .expect("the path consumes each operand once");
+                    let b = operands[step.rhs]
+                        .take()
+                        .expect("the path consumes each operand once");
+                    if i == last {
+                        let out = StepOut {
+                            labels: &step.labels,
+                            ptr: out_ptr,
+                            strides: &out_strides,
+                            epilogue,
+                        };
+                        // SAFETY: as above; the last step produces the output.
+                        fused = unsafe { pair_step(out, sizes, &a, &b) };
+                    } else {
+                        let shape: Vec<usize> =
+                            step.labels.iter().map(|&l| sizes.size(l)).collect();
+                        // SAFETY: `pair_step` writes every element.
+                        let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
+                        let t_strides = label_strides(&step.labels, t.strides());
+                        let out = StepOut {
+                            labels: &step.labels,
+                            ptr: t.as_mut_ptr(),
+                            strides: &t_strides,
+                            epilogue: None,
+                        };
+                        // SAFETY: `t` is fresh, shaped by the label sizes.
+                        unsafe { pair_step(out, sizes, &a, &b) };
+                        operands.push(Some(Operand {
+                            ptr: t.as_ptr(),
+                            strides: t_strides,
+                        }));
+                        temps.push(t);
+                    }
+                }
+                fused
+            }
+        })
+    }
+}
+
+/// An [`OutputEpilogue`] with its array inputs' strides keyed by label.
+struct LabelEpilogue<'e> {
+    epilogue: &'e OutputEpilogue<'e>,
+    strides: Vec<Vec<(Label, isize)>>,
+}
+
+impl<'e> LabelEpilogue<'e> {
+    fn new(epilogue: &'e OutputEpilogue<'e>, labels: &[Label]) -> Self {
+        let strides = (epilogue.inputs.iter())
+            .map(|x| match x {
+                OutputInput::Output => Vec::new(),
+                OutputInput::Array { strides, .. } => label_strides(labels, strides),
+            })
+            .collect();
+        LabelEpilogue { epilogue, strides }
+    }
+}
+
+/// Where a pairwise step writes: the result's labels, data and strides, and
+/// the epilogue to fuse into its write-back, if any.
+struct StepOut<'s, T> {
+    labels: &'s [Label],
+    ptr: *mut T,
+    strides: &'s [(Label, isize)],
+    epilogue: Option<&'s LabelEpilogue<'s>>,
 }
 
 /// An operand of one step: its data and its stride per distinct label.
@@ -292,29 +413,48 @@ fn cached_path(equation: &Equation, sizes: &LabelSizes) -> ContractionPath {
     path
 }
 
-/// One pairwise step `a, b -> out_labels`, written to `out`.
+/// One pairwise step `a, b -> out.labels`, written to `out`. Returns
+/// whether `out.epilogue` ran fused into the step.
 ///
 /// # Safety
 /// Each operand's strides must address valid elements over the label sizes;
-/// `out` must be valid for writes over `out_strides` and overlap nothing.
+/// `out` must be valid for writes over its strides and overlap nothing; the
+/// epilogue as in [`Prepared::run_into`].
 unsafe fn pair_step<T: Element>(
-    out_labels: &[Label],
-    out: *mut T,
-    out_strides: &[(Label, isize)],
+    out: StepOut<'_, T>,
     sizes: &LabelSizes,
     a: &Operand<T>,
     b: &Operand<T>,
-) {
-    let class = classify_pair(&labels_of(&a.strides), &labels_of(&b.strides), out_labels);
+) -> bool {
+    let class = classify_pair(&labels_of(&a.strides), &labels_of(&b.strides), out.labels);
     if class.kind == StepKind::Gemm {
-        let dims = class
-            .groups
-            .dims(sizes, &a.strides, &b.strides, out_strides);
+        let dims = (class.groups).dims(sizes, &a.strides, &b.strides, out.strides);
+        let epilogue = out.epilogue.map(|e| Epilogue {
+            inputs: (e.epilogue.inputs.iter().zip(&e.strides))
+                .map(|(x, by_label)| match x {
+                    OutputInput::Output => EpilogueInput::Output,
+                    OutputInput::Array { ptr, .. } => {
+                        // The input's strides per GEMM dim: its own strides
+                        // in the place of C's.
+                        let d = (class.groups).dims(sizes, &a.strides, &b.strides, by_label);
+                        let of = |g: &[Dim]| g.iter().map(|x| x.strides[2]).collect();
+                        EpilogueInput::Array {
+                            ptr: *ptr,
+                            batch: of(&d.batch),
+                            m: of(&d.m),
+                            n: of(&d.n),
+                        }
+                    }
+                })
+                .collect(),
+            row: e.epilogue.row,
+        });
         // SAFETY: forwarded; the dims carry the same strides.
-        unsafe { contract_gemm(&dims, a.ptr, b.ptr, out) };
+        unsafe { contract_gemm(&dims, a.ptr, b.ptr, out.ptr, epilogue.as_ref()) }
     } else {
         // SAFETY: forwarded.
-        unsafe { sop_step(out_labels, out, out_strides, sizes, &[a, b]) };
+        unsafe { sop_step(out.labels, out.ptr, out.strides, sizes, &[a, b]) };
+        false
     }
 }
 
@@ -361,7 +501,8 @@ unsafe fn sop_step<T: Element>(
 /// The pairwise contraction with a shared summed group:
 /// `C[batch, m, n] = Σ_{k, sum_a, sum_b} A[batch, m, k, sum_a] · B[batch, n, k, sum_b]`,
 /// every group a list of [`Dim`](super::Dim)s with A's, B's and C's strides.
-/// `C` is write-only (beta = 0).
+/// `C` is write-only (beta = 0). Returns whether `epilogue` ran, fused into
+/// the packed GEMM's write-back (never on the dot/matrix-vector path).
 ///
 /// Labels summed in one operand only (`sum_a`, `sum_b`) are summed out of
 /// that operand first, into a C-order temporary of the operand's other
@@ -371,8 +512,15 @@ unsafe fn sop_step<T: Element>(
 ///
 /// # Safety
 /// `a`, `b` must be valid for reads and `c` for writes at every offset the
-/// dims address, and `c` must overlap neither input nor itself.
-pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const T, c: *mut T) {
+/// dims address, and `c` must overlap neither input nor itself; the
+/// epilogue as in [`Contraction::run_with_epilogue`].
+pub unsafe fn contract_gemm<T: Element>(
+    dims: &GemmDims,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    epilogue: Option<&Epilogue<'_>>,
+) -> bool {
     let rows: usize = dims.m.iter().map(|d| d.len).product();
     let cols: usize = dims.n.iter().map(|d| d.len).product();
     if rows == 1 || cols == 1 {
@@ -381,7 +529,7 @@ pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const 
         // accumulators keep long sums as accurate as NumPy's.
         // SAFETY: forwarded.
         unsafe { contract_sop(dims, a, b, c) };
-        return;
+        return false;
     }
     if !dims.sum_a.is_empty() || !dims.sum_b.is_empty() {
         let mut dims = dims.clone();
@@ -392,8 +540,7 @@ pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const 
         let pa = ta.as_ref().map_or(a, |t| t.as_ptr());
         let pb = tb.as_ref().map_or(b, |t| t.as_ptr());
         // SAFETY: the dims now address the temporaries where they exist.
-        unsafe { contract_gemm(&dims, pa, pb, c) };
-        return;
+        return unsafe { contract_gemm(&dims, pa, pb, c, epilogue) };
     }
     let contraction = Contraction {
         batch: dims
@@ -438,12 +585,13 @@ pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const 
     // identities; the address contract is the caller's.
     unsafe {
         match T::DTYPE {
-            DType::F32 => run_as::<f32, T>(&contraction, a, b, c),
-            DType::F64 => run_as::<f64, T>(&contraction, a, b, c),
-            DType::I32 => run_as::<i32, T>(&contraction, a, b, c),
-            DType::I64 => run_as::<i64, T>(&contraction, a, b, c),
+            DType::F32 => run_as::<f32, T>(&contraction, a, b, c, epilogue),
+            DType::F64 => run_as::<f64, T>(&contraction, a, b, c, epilogue),
+            DType::I32 => run_as::<i32, T>(&contraction, a, b, c, epilogue),
+            DType::I64 => run_as::<i64, T>(&contraction, a, b, c, epilogue),
         }
     }
+    epilogue.is_some()
 }
 
 /// [`Contraction::run`] with `alpha = 1, beta = 0` on `T`'s pointers seen as
@@ -451,9 +599,21 @@ pub unsafe fn contract_gemm<T: Element>(dims: &GemmDims, a: *const T, b: *const 
 ///
 /// # Safety
 /// `G` and `T` must be the same type; as [`Contraction::run`] otherwise.
-unsafe fn run_as<G: GemmScalar, T>(contraction: &Contraction, a: *const T, b: *const T, c: *mut T) {
+unsafe fn run_as<G: GemmScalar, T>(
+    contraction: &Contraction,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    epilogue: Option<&Epilogue<'_>>,
+) {
+    let (a, b, c) = (a.cast::<G>(), b.cast::<G>(), c.cast::<G>());
     // SAFETY: forwarded.
-    unsafe { contraction.run(G::ONE, a.cast::<G>(), b.cast::<G>(), G::ZERO, c.cast::<G>()) };
+    unsafe {
+        match epilogue {
+            Some(e) => contraction.run_with_epilogue(G::ONE, a, b, G::ZERO, c, e),
+            None => contraction.run(G::ONE, a, b, G::ZERO, c),
+        }
+    }
 }
 
 /// Sums operand `which` (0 = A, 1 = B) over its own summed labels into a

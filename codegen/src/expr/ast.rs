@@ -87,6 +87,13 @@ pub enum ExprKind {
         args: Vec<Expr>,
         kwargs: Vec<(String, Expr)>,
     },
+    /// `einsum!("ij,jk->ik", a, b)` inside a `#[kernel]` body (the JIT's
+    /// strings have `jit::einsum` instead); `spec_loc` locates the string.
+    Einsum {
+        spec: String,
+        spec_loc: usize,
+        args: Vec<Expr>,
+    },
 }
 
 impl Expr {
@@ -132,6 +139,13 @@ impl std::fmt::Display for Expr {
                     }
                     first = false;
                     write!(f, "{k}={v}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Einsum { spec, args, .. } => {
+                write!(f, "einsum({spec:?}")?;
+                for a in args {
+                    write!(f, ", {a}")?;
                 }
                 f.write_str(")")
             }

@@ -158,13 +158,28 @@ pub enum Op {
         axis: Option<isize>,
         keepdims: bool,
     },
+    /// An einsum over array-valued operands (`#[kernel]` only): its spec
+    /// and operands are in the graph's table ([`Graph::einsum`]).
+    Einsum(EinsumId),
+}
+
+/// Index of an einsum in its [`Graph`]'s table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EinsumId(pub u32);
+
+/// An einsum node's data: the subscripts as written and the operands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Einsum {
+    pub spec: String,
+    pub args: Vec<NodeId>,
 }
 
 impl Op {
-    /// The operands, in order.
+    /// The operands held in the node, in order; an einsum's are in its
+    /// graph's table, see [`Graph::operands`].
     pub fn operands(&self) -> Vec<NodeId> {
         match *self {
-            Op::Input(_) | Op::Const(_) => vec![],
+            Op::Input(_) | Op::Const(_) | Op::Einsum(_) => vec![],
             Op::Neg(a) | Op::Not(a) | Op::Powi(a, _) | Op::Func1(_, a) | Op::Cast(a) => vec![a],
             Op::Reduce { arg, .. } => vec![arg],
             Op::Binary(_, a, b) | Op::Func2(_, a, b) => vec![a, b],
@@ -185,6 +200,7 @@ pub struct Graph {
     inputs: Vec<(String, ScalarType)>,
     nodes: Vec<Node>,
     dedup: HashMap<Node, NodeId>,
+    einsums: Vec<Einsum>,
     root: Option<NodeId>,
 }
 
@@ -210,6 +226,35 @@ impl Graph {
         self.nodes.push(node);
         self.dedup.insert(node, id);
         id
+    }
+
+    /// Adds an einsum node of element type `ty`, or returns the identical
+    /// one already there.
+    pub fn add_einsum(&mut self, einsum: Einsum, ty: ScalarType) -> NodeId {
+        let at = match self.einsums.iter().position(|e| *e == einsum) {
+            Some(at) => at,
+            None => {
+                self.einsums.push(einsum);
+                self.einsums.len() - 1
+            }
+        };
+        self.add(Node {
+            op: Op::Einsum(EinsumId(at as u32)),
+            ty,
+        })
+    }
+
+    /// The spec and operands of an einsum node.
+    pub fn einsum(&self, id: EinsumId) -> &Einsum {
+        &self.einsums[id.0 as usize]
+    }
+
+    /// The operands of node `id`, einsums' included.
+    pub fn operands(&self, id: NodeId) -> Vec<NodeId> {
+        match self.node(id).op {
+            Op::Einsum(e) => self.einsum(e).args.clone(),
+            op => op.operands(),
+        }
     }
 
     pub fn set_root(&mut self, root: NodeId) {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use super::ast::{BinaryOp, Expr, ExprKind, Program, UnaryOp};
 use super::funcs::Func;
-use super::ir::{Constant, Graph, Node, NodeId, Op, ReduceOp, ScalarType};
+use super::ir::{Constant, Einsum, Graph, Node, NodeId, Op, ReduceOp, ScalarType};
+use crate::einsum::Spec;
 
 /// A type or name error at `loc` (see [`Expr::loc`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -199,7 +200,53 @@ impl Lowering {
                 self.binary(*op, va, vb, e.loc)
             }
             ExprKind::Call { name, args, kwargs } => self.call(name, args, kwargs, e.loc),
+            ExprKind::Einsum {
+                spec,
+                spec_loc,
+                args,
+            } => self.einsum(spec, *spec_loc, args),
         }
+    }
+
+    /// An einsum: the subscripts checked against the operand count (as
+    /// `einsum!` checks them), operands of one numeric element type.
+    fn einsum(&mut self, spec: &str, spec_loc: usize, args: &[Expr]) -> Result<Val> {
+        Spec::parse_for(spec, args.len())
+            .or_else(|e| err(spec_loc, format!("invalid einsum subscripts: {e}")))?;
+        let mut ids = Vec::with_capacity(args.len());
+        let mut ty: Option<ScalarType> = None;
+        for a in args {
+            let (id, t) = match self.expr(a)? {
+                Val::Node(id, t) => (id, t),
+                Val::Lit(l) => {
+                    return err(
+                        a.loc,
+                        format!("einsum! of {}: its operands are arrays", l.describe()),
+                    )
+                }
+            };
+            if t == ScalarType::Bool {
+                return err(a.loc, "einsum! of booleans: cast them to a number type");
+            }
+            match ty {
+                Some(first) if first != t => {
+                    return err(
+                        a.loc,
+                        format!(
+                            "einsum! operands of different types ({first} and {t}); add a cast"
+                        ),
+                    )
+                }
+                _ => ty = Some(t),
+            }
+            ids.push(id);
+        }
+        let ty = ty.expect("the spec was checked to have at least one operand");
+        let einsum = Einsum {
+            spec: spec.to_string(),
+            args: ids,
+        };
+        Ok(Val::Node(self.graph.add_einsum(einsum, ty), ty))
     }
 
     fn unary(&mut self, op: UnaryOp, v: Val, loc: usize) -> Result<Val> {

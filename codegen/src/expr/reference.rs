@@ -14,6 +14,7 @@ use einkern_runtime::{Error, Order};
 
 use super::ast::BinaryOp;
 use super::ir::{Graph, Op, ReduceOp, ScalarType};
+use crate::einsum::{einsum_reference_f64, RefOperand};
 
 /// A C-order array of values, as the interpreter holds them.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +139,20 @@ pub fn evaluate(graph: &Graph, inputs: &[Value]) -> Result<Value, Error> {
                 axis,
                 keepdims,
             } => reduce(get(arg), op, axis, keepdims, ty)?,
+            Op::Einsum(e) => {
+                let einsum = graph.einsum(e);
+                let strides: Vec<Vec<isize>> = (einsum.args.iter())
+                    .map(|&a| contiguous_strides(&get(a).shape, Order::C))
+                    .collect();
+                let operands: Vec<RefOperand<'_>> = (einsum.args.iter().zip(&strides))
+                    .map(|(&a, s)| (&get(a).data[..], &get(a).shape[..], &s[..], 0))
+                    .collect();
+                let (shape, data) = einsum_reference_f64(&einsum.spec, &operands)?;
+                Value {
+                    shape,
+                    data: data.into_iter().map(|x| round_to(ty, x)).collect(),
+                }
+            }
         };
         vals.push(v);
     }

@@ -322,6 +322,7 @@ impl<'a, 'b> Emitter<'a, 'b> {
             Op::Where(..) => self.select(args[0], args[1], args[2], ty),
             Op::Cast(a) => self.cast(args[0], graph.node(a).ty, ty),
             Op::Reduce { .. } => unreachable!("reductions are split off by the plan"),
+            Op::Einsum(_) => unreachable!("the JIT's language has no einsum! (see jit::einsum)"),
         }
     }
 

@@ -192,6 +192,7 @@ fn remap(op: Op, map: &HashMap<NodeId, NodeId>) -> Op {
     let m = |id: NodeId| map[&id];
     match op {
         Op::Input(_) | Op::Const(_) | Op::Reduce { .. } => op,
+        Op::Einsum(_) => unreachable!("the JIT's language has no einsum! (see jit::einsum)"),
         Op::Neg(a) => Op::Neg(m(a)),
         Op::Not(a) => Op::Not(m(a)),
         Op::Binary(b, x, y) => Op::Binary(b, m(x), m(y)),

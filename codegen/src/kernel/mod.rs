@@ -14,16 +14,20 @@
 //! nest with `ew::Loops` and calls the pass's row functions ([`row`]),
 //! chosen once per call by `cpu::isa()`.
 
+mod einsum;
 mod row;
 mod scalar;
 pub mod stage;
 
+pub use einsum::compiled_spec;
+
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::einsum::Spec;
 use crate::expr::{Graph, NodeId, Op, ReduceOp};
 use scalar::rust_type;
-use stage::{Leaf, Pass};
+use stage::{Leaf, Pass, PassKind};
 
 /// A kernel parameter as the generated body refers to it.
 #[derive(Clone, Debug)]
@@ -59,20 +63,37 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
         }
     });
     let mut items = Vec::new();
-    let mut names = Vec::new();
-    for (index, pass) in passes.iter().enumerate() {
-        let (fns, n) = row::emit(graph, pass, index);
-        items.push(fns);
-        names.push(n);
-    }
+    // Row functions of every pass but einsum steps (contractions).
+    let names: Vec<Option<row::RowFns>> = (passes.iter().enumerate())
+        .map(|(index, pass)| {
+            (pass.kind != PassKind::Einsum).then(|| {
+                let (fns, n) = row::emit(graph, pass, index);
+                items.push(fns);
+                n
+            })
+        })
+        .collect();
+    let fns_of = |index: usize| names[index].as_ref().expect("a pass with row functions");
     let last = passes.len() - 1;
     let mut stmts = Vec::new();
     for (index, pass) in passes.iter().enumerate() {
-        let fns = &names[index];
-        let Some(r) = pass.reduce else {
-            stmts.push(final_pass(graph, pass, fns, out));
-            continue;
+        let r = match pass.kind {
+            PassKind::Final => {
+                stmts.push(final_pass(graph, pass, fns_of(index), out));
+                continue;
+            }
+            PassKind::Materialize => {
+                stmts.push(materialize(graph, pass, fns_of(index)));
+                continue;
+            }
+            PassKind::Einsum => {
+                let fin = (epilogue == Some(pass.value)).then(|| (&passes[last], fns_of(last)));
+                stmts.push(einsum_step(graph, pass, index == last, fin, out));
+                continue;
+            }
+            PassKind::Reduce(r) => r,
         };
+        let fns = fns_of(index);
         let t = rust_type(graph.node(r).ty);
         let temp = temp_name(r);
         let into_temp = quote! {
@@ -89,18 +110,12 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
             stmts.push(reduce_pass(graph, pass, fns, target, finish, None));
         } else if epilogue == Some(r) {
             let fin = &passes[last];
-            let shapes = fin.leaves.iter().map(|l| match *l {
-                Leaf::Temp(x) if x == r => quote!(__red.shape()),
-                _ => {
-                    let v = leaf_view(l, None);
-                    quote!(#v.shape())
-                }
-            });
-            let fin_run = run_pass(fin, &names[last], Some(r));
+            let shapes = final_shapes(fin, r, quote!(__red.shape()));
+            let fin_run = run_pass(fin, fns_of(last), Some(r));
             let target = output_target(out, &t, quote!(&__final_shape));
             // An epilogue that reads only this result can run per tile.
             let tile_epilogue =
-                (fin.leaves == [Leaf::Temp(r)]).then(|| row_call(fin, &names[last]));
+                (fin.leaves == [Leaf::Temp(r)]).then(|| row_call(fin, fns_of(last)));
             let fused = reduce_pass(
                 graph,
                 pass,
@@ -139,6 +154,141 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
         #(#items)*
         #(#bind_params)*
         #(#stmts)*
+    }
+}
+
+/// The shapes of the final pass's leaves, with `result` (a reduction's or
+/// an einsum's) given by `shape`.
+fn final_shapes(fin: &Pass, result: NodeId, shape: TokenStream) -> Vec<TokenStream> {
+    (fin.leaves.iter())
+        .map(|l| match *l {
+            Leaf::Temp(x) if x == result => shape.clone(),
+            _ => {
+                let v = leaf_view(l, None);
+                quote!(#v.shape())
+            }
+        })
+        .collect()
+}
+
+/// An einsum step: binds the einsum to its operands (shape errors here)
+/// and runs it into a temporary, or into the output when it is the kernel's
+/// result. With `fin` (the final pass, reading this einsum's result and
+/// nothing else's of the output's type), the einsum is run straight into
+/// the output when the final pass has its shape, and the final pass rides
+/// on the contraction's write-back as an epilogue, block by block while the
+/// block is in cache; a contraction that cannot take it (a dot or a
+/// matrix-vector product, a non-GEMM einsum) is followed by the final pass
+/// run in place over the output.
+fn einsum_step(
+    graph: &Graph,
+    pass: &Pass,
+    is_last: bool,
+    fin: Option<(&Pass, &row::RowFns)>,
+    out: &Ident,
+) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    let Op::Einsum(e) = graph.node(pass.value).op else {
+        unreachable!("an einsum step runs an einsum")
+    };
+    let einsum = graph.einsum(e);
+    let parsed = Spec::parse_for(&einsum.spec, einsum.args.len())
+        .expect("the lowering checked the subscripts");
+    let spec = compiled_spec(&einsum.spec, &parsed);
+    let t = rust_type(graph.node(pass.value).ty);
+    let views = pass.leaves.iter().map(|l| {
+        let v = leaf_view(l, None);
+        quote!(#v.view())
+    });
+    let prepare = quote! {
+        const __SPEC: #rt::CompiledSpec = #spec;
+        let __prep = #rt::Prepared::compiled(&__SPEC, &[#(#views),*])?;
+    };
+    if is_last {
+        let target = output_target(out, &t, quote!(__prep.shape()));
+        return quote! {
+            #prepare
+            #target
+            __prep.run_into(&mut __target, ::core::option::Option::None)?;
+            ::core::mem::drop(__target);
+            ::core::result::Result::Ok(__alloc)
+        };
+    }
+    let temp = temp_name(pass.value);
+    let Some((fin, fin_fns)) = fin else {
+        return quote! {
+            let #temp = {
+                #prepare
+                __prep.run()?
+            };
+        };
+    };
+    let shapes = final_shapes(fin, pass.value, quote!(__prep.shape()));
+    let target = output_target(out, &t, quote!(&__final_shape));
+    let inputs = fin.leaves.iter().map(|l| match *l {
+        Leaf::Temp(x) if x == pass.value => quote!(#rt::OutputInput::Output),
+        _ => {
+            let v = leaf_view(l, None);
+            quote! {{
+                let (ptr, strides) = #rt::ew::bind(&#v, &__shape)?;
+                #rt::OutputInput::Array { ptr, strides }
+            }}
+        }
+    });
+    let call = row_call(fin, fin_fns);
+    let fin_run = run_pass(fin, fin_fns, Some(pass.value));
+    quote! {
+        let #temp = {
+            #prepare
+            let __final_shape = #rt::ew::pass_shape(&[#(#shapes),*])?;
+            if __final_shape.as_slice() == __prep.shape() {
+                #target
+                let __shape = __final_shape;
+                let __isa = #rt::cpu::isa();
+                let __row = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| {
+                    // SAFETY: the contraction passes `len` elements of the
+                    // output and of every input, bound to the output's shape
+                    // by `ew::bind`; each is read where it is then written.
+                    unsafe { #call }
+                };
+                let __epilogue = #rt::OutputEpilogue {
+                    inputs: ::std::vec![#(#inputs),*],
+                    row: &__row,
+                };
+                if !__prep.run_into(&mut __target, ::core::option::Option::Some(&__epilogue))? {
+                    let (__o, __os) = #rt::ew::bind_out(&mut __target);
+                    #fin_run
+                }
+                ::core::mem::drop(__target);
+                return ::core::result::Result::Ok(__alloc);
+            }
+            __prep.run()?
+        };
+    }
+}
+
+/// A pass writing an einsum operand that is an expression into a C-order
+/// temporary of its broadcast shape.
+fn materialize(graph: &Graph, pass: &Pass, fns: &row::RowFns) -> TokenStream {
+    let rt = quote!(::einkern::__rt);
+    let t = rust_type(graph.node(pass.value).ty);
+    let temp = temp_name(pass.value);
+    let leaf_shapes = pass.leaves.iter().map(|l| {
+        let v = leaf_view(l, None);
+        quote!(#v.shape())
+    });
+    let run = run_pass(pass, fns, None);
+    quote! {
+        let #temp = {
+            let __shape = #rt::ew::pass_shape(&[#(#leaf_shapes),*])?;
+            // SAFETY: the pass writes every element.
+            let mut __temp = unsafe { #rt::Array::<#t>::uninit(&__shape, #rt::Order::C) };
+            let mut __target = __temp.view_mut();
+            let (__o, __os) = #rt::ew::bind_out(&mut __target);
+            #run
+            ::core::mem::drop(__target);
+            __temp
+        };
     }
 }
 
@@ -185,7 +335,7 @@ fn final_pass(graph: &Graph, pass: &Pass, fns: &row::RowFns, out: &Ident) -> Tok
 /// `let __red = Reduction::new(...)?;` for a reduction pass.
 fn reduction(graph: &Graph, pass: &Pass) -> TokenStream {
     let rt = quote!(::einkern::__rt);
-    let r = pass.reduce.expect("a reduction pass");
+    let r = pass.reduce().expect("a reduction pass");
     let Op::Reduce {
         op, axis, keepdims, ..
     } = graph.node(r).op
@@ -231,7 +381,7 @@ fn reduce_pass(
     epilogue: Option<TokenStream>,
 ) -> TokenStream {
     let rt = quote!(::einkern::__rt);
-    let r = pass.reduce.expect("a reduction pass");
+    let r = pass.reduce().expect("a reduction pass");
     let Op::Reduce { op, .. } = graph.node(r).op else {
         unreachable!("a reduction pass reduces")
     };

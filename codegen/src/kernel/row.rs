@@ -60,7 +60,7 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns) {
         Leaf::Array(k) => graph.inputs()[k].1,
         Leaf::Temp(id) => graph.node(id).ty,
     };
-    let out_ty = match pass.reduce {
+    let out_ty = match pass.reduce() {
         Some(r) => graph.node(r).ty,
         None => graph.node(pass.value).ty,
     };
@@ -184,7 +184,7 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns) {
         }
     };
     let red = quote!(#rt::ew::reduce::Reducible);
-    let body = match pass.reduce.map(|r| graph.node(r).op) {
+    let body = match pass.reduce().map(|r| graph.node(r).op) {
         None => {
             let ob = out_block(false);
             blocks(

@@ -66,7 +66,9 @@ pub fn node_expr(
     let red = quote!(::einkern::__rt::ew::reduce::Reducible);
     let vm = quote!(::einkern::__rt::vmath);
     match node.op {
-        Op::Input(_) | Op::Reduce { .. } => unreachable!("leaves are loaded, not computed"),
+        Op::Input(_) | Op::Reduce { .. } | Op::Einsum(_) => {
+            unreachable!("leaves are loaded, not computed")
+        }
         Op::Const(c) => constant(c, ty),
         Op::Neg(a) => {
             let a = name(a);

@@ -1,10 +1,13 @@
 //! Staging: cutting a kernel's graph into passes over memory.
 //!
 //! Every reduction is one pass that folds its argument's expression into a
-//! result array; the rest of the graph is the final pass, writing the
-//! output. A pass evaluates the expression below its value per element and
-//! stops at reductions, whose results it reads back as arrays (so softmax's
-//! `max` and `sum` are computed once each and broadcast into the divide).
+//! result array; every `einsum!` is a step that contracts its operands into
+//! a result array (an operand that is an expression rather than an array is
+//! first materialised by a pass of its own); the rest of the graph is the
+//! final pass, writing the output. A pass evaluates the expression below its
+//! value per element and stops at reductions and einsums, whose results it
+//! reads back as arrays (so softmax's `max` and `sum` are computed once each
+//! and broadcast into the divide).
 
 use crate::expr::{Graph, NodeId, Op};
 
@@ -17,14 +20,29 @@ pub enum Leaf {
     Temp(NodeId),
 }
 
+/// What a pass does with its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassKind {
+    /// Folds `value` into the result of this `Reduce` node (whose argument
+    /// is `value`).
+    Reduce(NodeId),
+    /// Runs the `Einsum` node `value` on `leaves`, its operands in order:
+    /// a contraction, not a row function.
+    Einsum,
+    /// Writes `value` into a temporary (`Leaf::Temp(value)`): an einsum
+    /// operand that is an expression.
+    Materialize,
+    /// Writes `value` to the kernel's output (the last pass).
+    Final,
+}
+
 /// One pass over memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pass {
-    /// The value computed per element of the iteration space.
+    /// The value computed per element of the iteration space (for an
+    /// einsum step, the einsum node).
     pub value: NodeId,
-    /// The `Reduce` node this pass folds `value` into (its argument is
-    /// `value`), or `None` for the elementwise final pass.
-    pub reduce: Option<NodeId>,
+    pub kind: PassKind,
     /// Arrays read, in the order the row function receives them.
     pub leaves: Vec<Leaf>,
     /// Scalar arguments read (argument numbers).
@@ -34,33 +52,85 @@ pub struct Pass {
     pub nodes: Vec<NodeId>,
 }
 
+impl Pass {
+    /// The `Reduce` node of a reduction pass.
+    pub fn reduce(&self) -> Option<NodeId> {
+        match self.kind {
+            PassKind::Reduce(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The node whose value the pass leaves in an array read as
+    /// `Leaf::Temp` (`None` for the final pass, which writes the output).
+    pub fn result(&self) -> Option<NodeId> {
+        match self.kind {
+            PassKind::Reduce(r) => Some(r),
+            PassKind::Einsum | PassKind::Materialize => Some(self.value),
+            PassKind::Final => None,
+        }
+    }
+}
+
 /// The passes of `graph` in execution order. `is_array[k]` tells whether
 /// argument `k` is an array (else a scalar). The last pass produces the
 /// kernel's result.
 pub fn plan(graph: &Graph, is_array: &[bool]) -> Vec<Pass> {
-    let mut passes = Vec::new();
+    let mut passes: Vec<Pass> = Vec::new();
+    let live = live(graph);
     for (i, node) in graph.nodes().iter().enumerate() {
-        if let Op::Reduce { arg, .. } = node.op {
-            if reachable(graph, graph.root(), NodeId(i as u32)) {
-                passes.push(pass(graph, is_array, arg, Some(NodeId(i as u32))));
+        let id = NodeId(i as u32);
+        if !live[i] {
+            continue;
+        }
+        match node.op {
+            Op::Reduce { arg, .. } => {
+                passes.push(pass(graph, is_array, arg, PassKind::Reduce(id)));
             }
+            Op::Einsum(e) => {
+                let mut leaves = Vec::new();
+                for &arg in &graph.einsum(e).args {
+                    leaves.push(match graph.node(arg).op {
+                        Op::Input(k) if is_array[k] => Leaf::Array(k),
+                        Op::Reduce { .. } | Op::Einsum(_) => Leaf::Temp(arg),
+                        _ => {
+                            let done = |p: &Pass| p.result() == Some(arg);
+                            if !passes.iter().any(done) {
+                                let m = pass(graph, is_array, arg, PassKind::Materialize);
+                                passes.push(m);
+                            }
+                            Leaf::Temp(arg)
+                        }
+                    });
+                }
+                passes.push(Pass {
+                    value: id,
+                    kind: PassKind::Einsum,
+                    leaves,
+                    scalars: vec![],
+                    nodes: vec![],
+                });
+            }
+            _ => {}
         }
     }
-    if !matches!(graph.node(graph.root()).op, Op::Reduce { .. }) {
-        passes.push(pass(graph, is_array, graph.root(), None));
+    let root = graph.root();
+    if !matches!(graph.node(root).op, Op::Reduce { .. } | Op::Einsum(_)) {
+        passes.push(pass(graph, is_array, root, PassKind::Final));
     }
     passes
 }
 
-/// The reduction whose result can be computed straight into the output,
-/// the final pass then running in place over it (`sqrt(sum(..))`,
-/// `mean(..) / n`): a reduction read only by the final (elementwise) pass,
-/// of the output's element type. Its pass is moved just before the final
-/// one (nothing else depends on it). Whether the shapes allow it is decided
-/// at run time (the result must have the output's shape).
+/// The reduction or einsum whose result can be computed straight into the
+/// output, the final pass then running in place over it (`sqrt(sum(..))`,
+/// `mean(..) / n`, `relu(einsum!(..) + b)`): a result read only by the
+/// final (elementwise) pass, of the output's element type. Its pass is
+/// moved just before the final one (nothing else depends on it). Whether
+/// the shapes allow it is decided at run time (the result must have the
+/// output's shape).
 pub fn epilogue_candidate(graph: &Graph, passes: &mut Vec<Pass>) -> Option<NodeId> {
     let last = passes.last()?;
-    if last.reduce.is_some() {
+    if last.kind != PassKind::Final {
         return None;
     }
     let out_ty = graph.node(last.value).ty;
@@ -75,42 +145,39 @@ pub fn epilogue_candidate(graph: &Graph, passes: &mut Vec<Pass>) -> Option<NodeI
         }
         _ => None,
     })?;
-    let at = passes.iter().position(|p| p.reduce == Some(candidate))?;
+    let at = passes.iter().position(|p| p.result() == Some(candidate))?;
     let pass = passes.remove(at);
     let n = passes.len();
     passes.insert(n - 1, pass);
     Some(candidate)
 }
 
-/// Whether `target` is used (through any path) by `from`.
-fn reachable(graph: &Graph, from: NodeId, target: NodeId) -> bool {
+/// Which nodes the root depends on (through any path).
+fn live(graph: &Graph) -> Vec<bool> {
     let mut seen = vec![false; graph.nodes().len()];
-    let mut stack = vec![from];
+    let mut stack = vec![graph.root()];
     while let Some(n) = stack.pop() {
-        if n == target {
-            return true;
-        }
         if !std::mem::replace(&mut seen[n.0 as usize], true) {
-            stack.extend(graph.node(n).op.operands());
+            stack.extend(graph.operands(n));
         }
     }
-    false
+    seen
 }
 
-fn pass(graph: &Graph, is_array: &[bool], value: NodeId, reduce: Option<NodeId>) -> Pass {
+fn pass(graph: &Graph, is_array: &[bool], value: NodeId, kind: PassKind) -> Pass {
     let mut seen = vec![false; graph.nodes().len()];
     let mut stack = vec![value];
     while let Some(n) = stack.pop() {
         if std::mem::replace(&mut seen[n.0 as usize], true) {
             continue;
         }
-        if !matches!(graph.node(n).op, Op::Reduce { .. }) {
+        if !matches!(graph.node(n).op, Op::Reduce { .. } | Op::Einsum(_)) {
             stack.extend(graph.node(n).op.operands());
         }
     }
     let mut p = Pass {
         value,
-        reduce,
+        kind,
         leaves: vec![],
         scalars: vec![],
         nodes: vec![],
@@ -124,7 +191,7 @@ fn pass(graph: &Graph, is_array: &[bool], value: NodeId, reduce: Option<NodeId>)
         match node.op {
             Op::Input(k) if is_array[k] => p.leaves.push(Leaf::Array(k)),
             Op::Input(k) => p.scalars.push(k),
-            Op::Reduce { .. } => p.leaves.push(Leaf::Temp(id)),
+            Op::Reduce { .. } | Op::Einsum(_) => p.leaves.push(Leaf::Temp(id)),
             _ => p.nodes.push(id),
         }
     }
@@ -147,14 +214,14 @@ mod tests {
         let passes = plan(&g, &[true]);
         assert_eq!(passes.len(), 3);
         assert_eq!(passes[0].leaves, vec![Leaf::Array(0)]);
-        let max = passes[0].reduce.unwrap();
+        let max = passes[0].reduce().unwrap();
         assert_eq!(passes[1].leaves, vec![Leaf::Array(0), Leaf::Temp(max)]);
-        let sum = passes[1].reduce.unwrap();
+        let sum = passes[1].reduce().unwrap();
         assert_eq!(
             passes[2].leaves,
             vec![Leaf::Array(0), Leaf::Temp(max), Leaf::Temp(sum)]
         );
-        assert!(passes[2].reduce.is_none());
+        assert_eq!(passes[2].kind, PassKind::Final);
     }
 
     #[test]
@@ -167,7 +234,7 @@ mod tests {
         .unwrap();
         let mut passes = plan(&g, &[true]);
         let r = epilogue_candidate(&g, &mut passes).unwrap();
-        assert_eq!(passes[1].reduce, Some(r));
+        assert_eq!(passes[1].reduce(), Some(r));
         let g = compile_str(
             "x / sum(x, axis=0) + max(sum(x, axis=0))",
             &["x"],
@@ -175,7 +242,7 @@ mod tests {
         )
         .unwrap();
         let mut passes = plan(&g, &[true]);
-        let sum = passes[0].reduce;
+        let sum = passes[0].reduce();
         assert!(sum.is_some());
         assert_ne!(
             epilogue_candidate(&g, &mut passes),
@@ -191,7 +258,7 @@ mod tests {
         let g = compile_str("sum(x * a, axis=0)", &["x", "a"], ScalarType::F64).unwrap();
         let passes = plan(&g, &[true, false]);
         assert_eq!(passes.len(), 1);
-        assert_eq!(passes[0].reduce, Some(g.root()));
+        assert_eq!(passes[0].reduce(), Some(g.root()));
         assert_eq!(passes[0].leaves, vec![Leaf::Array(0)]);
         assert_eq!(passes[0].scalars, vec![1]);
         assert_eq!(passes[0].nodes.len(), 1);

@@ -29,6 +29,7 @@
 //! any thread count (`RAYON_NUM_THREADS=1` runs everything on the caller).
 
 mod blocking;
+mod epilogue;
 mod kernel_avx2;
 mod kernel_avx512;
 mod kernel_generic;
@@ -42,6 +43,8 @@ use std::cell::Cell;
 use crate::cpu::Isa;
 use crate::Element;
 use blocking::{balanced, Blocking};
+use epilogue::{input_m, input_n, EpiIn, Fused};
+pub use epilogue::{Epilogue, EpilogueInput, EpilogueRow};
 use pack::{Axis, PackFn};
 use select::KernelSpec;
 
@@ -262,6 +265,7 @@ pub unsafe fn gemm<T: GemmScalar>(
         ptr: c,
         m: Axis::Strided(rsc),
         n: Axis::Strided(csc),
+        epilogue: None,
     };
     // SAFETY: the caller's contract is exactly gemm_split's.
     unsafe { gemm_split(&spec, m, n, k, alpha, a, b, beta, c) };
@@ -324,12 +328,20 @@ unsafe fn gemm_split<T: GemmScalar>(
             s.spawn(move |_| {
                 let (a, b, c) = *shared.get();
                 let cnt = chunk.min(len - start);
+                let inputs: Vec<EpiIn<'_>> = c.epilogue.map_or(Vec::new(), |e| {
+                    e.inputs.iter().map(|x| x.split_at(start, m >= n)).collect()
+                });
+                let epilogue = c.epilogue.map(|e| Fused {
+                    inputs: &inputs,
+                    ..e
+                });
                 if m >= n {
                     let (off, cm) = c.m.split_at(start);
                     let sub = Out {
                         ptr: c.ptr.wrapping_offset(off),
                         m: cm,
                         n: c.n,
+                        epilogue,
                     };
                     // SAFETY: rows start..start + cnt of A and C: a disjoint
                     // slab of C per chunk.
@@ -340,6 +352,7 @@ unsafe fn gemm_split<T: GemmScalar>(
                         ptr: c.ptr.wrapping_offset(off),
                         m: c.m,
                         n: cn,
+                        epilogue,
                     };
                     // SAFETY: columns start..start + cnt of B and C: a
                     // disjoint slab of C per chunk.
@@ -359,12 +372,14 @@ struct Operand<'a, T> {
     ks: Axis<'a>,
 }
 
-/// The output operand: element `(i, j)` at `ptr + m.off(i) + n.off(j)`.
+/// The output operand: element `(i, j)` at `ptr + m.off(i) + n.off(j)`,
+/// and the epilogue to run on each block of it once its values are final.
 #[derive(Clone, Copy)]
 struct Out<'a, T> {
     ptr: *mut T,
     m: Axis<'a>,
     n: Axis<'a>,
+    epilogue: Option<Fused<'a>>,
 }
 
 /// The loop nest shared by [`gemm`] and [`Contraction::run`].
@@ -389,8 +404,14 @@ unsafe fn gemm_core<T: GemmScalar>(
         return;
     }
     if k == 0 || alpha == T::ZERO {
-        // SAFETY: C is valid for i < m, j < n by the contract.
-        unsafe { scale(m, n, beta, c) };
+        // SAFETY: C is valid for i < m, j < n by the contract (and so are
+        // the epilogue's inputs).
+        unsafe {
+            scale(m, n, beta, c);
+            if let Some(e) = c.epilogue {
+                e.apply(c.ptr, c.m, c.n, 0..m, 0..n);
+            }
+        }
         return;
     }
     // The kernels store C fastest when its rows are unit-stride; if the
@@ -405,6 +426,10 @@ unsafe fn gemm_core<T: GemmScalar>(
                 ptr: c.ptr,
                 m: c.n,
                 n: c.m,
+                epilogue: c.epilogue.map(|e| Fused {
+                    transposed: !e.transposed,
+                    ..e
+                }),
             },
         )
     } else {
@@ -511,6 +536,13 @@ unsafe fn gemm_core<T: GemmScalar>(
                             };
                         }
                     }
+                }
+                if let (Some(e), true) = (c.epilogue, pc + kb == k) {
+                    // The block's values are final: run the epilogue on it
+                    // while it is still in cache.
+                    // SAFETY: rows ic..ic + mb < m and columns jc..jc + nb
+                    // < n of C (and of the epilogue's inputs) are valid.
+                    unsafe { e.apply(c.ptr, c.m, c.n, ic..ic + mb, jc..jc + nb) };
                 }
             }
         }
@@ -790,15 +822,16 @@ impl GroupAxis {
     }
 }
 
-/// Flattens a group of `(len, [stride in operand 0, stride in operand 1])`
-/// dims into one index, ordered by descending `|stride|` in operand `key` (so
-/// the output or the A operand is walked in memory order). Returns the total
-/// length and, per operand, a single stride if its strides nest, else a
-/// table of offsets.
-fn flatten(mut dims: Vec<(usize, [isize; 2])>, key: usize) -> (usize, [GroupAxis; 2]) {
+/// Flattens a group of `(len, [stride in each operand])` dims into one
+/// index, ordered by descending `|stride|` in operand `key` (so the output
+/// or the A operand is walked in memory order). Returns the total length
+/// and, per operand, a single stride if its strides nest, else a table of
+/// offsets.
+fn flatten(mut dims: Vec<(usize, Vec<isize>)>, key: usize) -> (usize, Vec<GroupAxis>) {
     dims.retain(|d| d.0 != 1);
     dims.sort_by_key(|d| std::cmp::Reverse(d.1[key].unsigned_abs()));
     let len: usize = dims.iter().map(|d| d.0).product();
+    let operands = dims.first().map_or(0, |d| d.1.len());
     let axis = |op: usize| {
         let nests = dims
             .windows(2)
@@ -807,17 +840,22 @@ fn flatten(mut dims: Vec<(usize, [isize; 2])>, key: usize) -> (usize, [GroupAxis
             GroupAxis::Strided(dims.last().map_or(0, |d| d.1[op]))
         } else {
             let mut table = vec![0isize];
-            for &(l, s) in &dims {
+            for (l, s) in &dims {
                 table = table
                     .iter()
-                    .flat_map(|&o| (0..l).map(move |i| o + i as isize * s[op]))
+                    .flat_map(|&o| (0..*l).map(move |i| o + i as isize * s[op]))
                     .collect();
             }
             GroupAxis::Table(table)
         }
     };
-    let axes = [axis(0), axis(1)];
-    (len, axes)
+    (len, (0..operands).map(axis).collect())
+}
+
+/// The flattened axes of operand `op` of a group (stride 0 for an empty
+/// group, which has length 1).
+fn group_axis(axes: &[GroupAxis], op: usize) -> Axis<'_> {
+    axes.get(op).map_or(Axis::Strided(0), GroupAxis::axis)
 }
 
 impl Contraction {
@@ -846,6 +884,30 @@ impl Contraction {
         unsafe { self.run_with(&spec, alpha, a, b, beta, c) };
     }
 
+    /// [`Contraction::run`], then `epilogue` on every element of C: once a
+    /// block of C holds its final values, the epilogue's row function runs
+    /// over it row by row (see [`Epilogue`]), each element exactly once.
+    ///
+    /// # Safety
+    /// As [`Contraction::run`]; in addition every array input of the
+    /// epilogue must be readable at `ptr + Σ idx·stride` (bytes, over the
+    /// batch, m and n dims) and not overlap C, and the row function must
+    /// read only its inputs and write only `out`, at the indices it is
+    /// given.
+    pub unsafe fn run_with_epilogue<T: GemmScalar>(
+        &self,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+        epilogue: &Epilogue<'_>,
+    ) {
+        let spec = T::select(crate::cpu::isa());
+        // SAFETY: forwarded contract.
+        unsafe { self.run_inner(&spec, alpha, a, b, beta, c, Some(epilogue)) };
+    }
+
     /// [`Contraction::run`] with an explicit kernel.
     ///
     /// # Safety
@@ -859,61 +921,127 @@ impl Contraction {
         beta: T,
         c: *mut T,
     ) {
+        // SAFETY: forwarded contract.
+        unsafe { self.run_inner(spec, alpha, a, b, beta, c, None) };
+    }
+
+    /// [`Contraction::run_with`] with an optional epilogue.
+    ///
+    /// # Safety
+    /// As [`Contraction::run_with_epilogue`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_inner<T: GemmScalar>(
+        &self,
+        spec: &KernelSpec<T>,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+        epilogue: Option<&Epilogue<'_>>,
+    ) {
         if self.batch.iter().any(|d| d.len == 0) {
             return;
         }
-        let (m, [am, cm]) = flatten(
-            self.m
-                .iter()
-                .map(|d| (d.len, [d.stride_a, d.stride_c]))
-                .collect(),
-            1,
-        );
-        let (n, [bn, cn]) = flatten(
-            self.n
-                .iter()
-                .map(|d| (d.len, [d.stride_b, d.stride_c]))
-                .collect(),
-            1,
-        );
-        let (k, [ak, bk]) = flatten(
-            self.k
-                .iter()
-                .map(|d| (d.len, [d.stride_a, d.stride_b]))
-                .collect(),
-            0,
-        );
-        let batch: Vec<BatchDim> = self.batch.iter().copied().filter(|d| d.len != 1).collect();
-        let count: usize = batch.iter().map(|d| d.len).product();
-        // Offsets of batch element `i` (last batch dim fastest).
+        let inputs = epilogue.map_or(&[][..], |e| &e.inputs[..]);
+        // Each M and N dim as (len, [A or B, C, every epilogue array input]).
+        let extra = |d: usize, pick: fn(&EpilogueInput) -> Option<&Vec<isize>>| {
+            inputs.iter().filter_map(pick).map(move |s| s[d])
+        };
+        let m_dims = (self.m.iter().enumerate())
+            .map(|(d, x)| {
+                let strides = [x.stride_a, x.stride_c].into_iter();
+                (x.len, strides.chain(extra(d, input_m)).collect())
+            })
+            .collect();
+        let n_dims = (self.n.iter().enumerate())
+            .map(|(d, x)| {
+                let strides = [x.stride_b, x.stride_c].into_iter();
+                (x.len, strides.chain(extra(d, input_n)).collect())
+            })
+            .collect();
+        let k_dims = (self.k.iter())
+            .map(|x| (x.len, vec![x.stride_a, x.stride_b]))
+            .collect();
+        let (m, m_axes) = flatten(m_dims, 1);
+        let (n, n_axes) = flatten(n_dims, 1);
+        let (k, k_axes) = flatten(k_dims, 0);
+        let (am, cm) = (group_axis(&m_axes, 0), group_axis(&m_axes, 1));
+        let (bn, cn) = (group_axis(&n_axes, 0), group_axis(&n_axes, 1));
+        let (ak, bk) = (group_axis(&k_axes, 0), group_axis(&k_axes, 1));
+        // The epilogue's array inputs, in order, as axes over the flattened
+        // M and N (their batch offsets are added per batch element).
+        let mut array = 2;
+        let epi_inputs: Vec<EpiIn<'_>> = inputs
+            .iter()
+            .map(|x| match x {
+                EpilogueInput::Output => EpiIn::Output,
+                EpilogueInput::Array { ptr, .. } => {
+                    array += 1;
+                    EpiIn::Array {
+                        ptr: *ptr,
+                        m: group_axis(&m_axes, array - 1),
+                        n: group_axis(&n_axes, array - 1),
+                    }
+                }
+            })
+            .collect();
+        let batch: Vec<usize> = (0..self.batch.len())
+            .filter(|&d| self.batch[d].len != 1)
+            .collect();
+        let count: usize = batch.iter().map(|&d| self.batch[d].len).product();
+        // Offsets of batch element `i` (last batch dim fastest) in A, B, C
+        // and the epilogue's array inputs.
         let offsets = |mut i: usize| {
             let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
-            for d in batch.iter().rev() {
-                let x = (i % d.len) as isize;
-                i /= d.len;
-                oa += x * d.stride_a;
-                ob += x * d.stride_b;
-                oc += x * d.stride_c;
+            let mut oe = vec![0isize; inputs.len()];
+            for &d in batch.iter().rev() {
+                let dim = &self.batch[d];
+                let x = (i % dim.len) as isize;
+                i /= dim.len;
+                oa += x * dim.stride_a;
+                ob += x * dim.stride_b;
+                oc += x * dim.stride_c;
+                for (o, e) in oe.iter_mut().zip(inputs) {
+                    if let EpilogueInput::Array { batch, .. } = e {
+                        *o += x * batch[d];
+                    }
+                }
             }
-            (oa, ob, oc)
+            (oa, ob, oc, oe)
         };
         let one = |i: usize, split: bool| {
-            let (oa, ob, oc) = offsets(i);
+            let (oa, ob, oc, oe) = offsets(i);
             // Only forms addresses; the GEMM dereferences valid indices only.
             let ao = Operand {
                 ptr: a.wrapping_offset(oa),
-                rows: am.axis(),
-                ks: ak.axis(),
+                rows: am,
+                ks: ak,
             };
             let bo = Operand {
                 ptr: b.wrapping_offset(ob),
-                rows: bn.axis(),
-                ks: bk.axis(),
+                rows: bn,
+                ks: bk,
             };
+            let shifted: Vec<EpiIn<'_>> = (epi_inputs.iter().zip(&oe))
+                .map(|(x, &o)| match *x {
+                    EpiIn::Output => EpiIn::Output,
+                    EpiIn::Array { ptr, m, n } => EpiIn::Array {
+                        ptr: ptr.wrapping_offset(o),
+                        m,
+                        n,
+                    },
+                })
+                .collect();
             let co = Out {
                 ptr: c.wrapping_offset(oc),
-                m: cm.axis(),
-                n: cn.axis(),
+                m: cm,
+                n: cn,
+                epilogue: epilogue.map(|e| Fused {
+                    inputs: &shifted,
+                    row: e.row,
+                    transposed: false,
+                }),
             };
             if split {
                 // SAFETY: the batch offsets address one valid batch element;

@@ -234,6 +234,7 @@ fn run_case<T: GemmScalar>(
         ptr: c.ptr_mut(),
         m: Axis::Strided(c.rs),
         n: Axis::Strided(c.cs),
+        epilogue: None,
     };
     // SAFETY: Mat::new made every addressed element part of its buffer; C's
     // layouts used here never repeat an address.
@@ -396,6 +397,7 @@ fn integer_products_wrap() {
             ptr: c.as_mut_ptr(),
             m: Axis::Strided(n as isize),
             n: Axis::Strided(1),
+            epilogue: None,
         };
         // SAFETY: dense row-major buffers of the stated shapes.
         unsafe { gemm_core(&spec.1, m, n, k, 1, ao, bo, 1, out) };
@@ -827,4 +829,157 @@ fn threaded_batches_match_naive_and_single_threaded() {
         .iter()
         .zip(&two)
         .all(|(x, y)| x.to_bits() == y.to_bits()));
+}
+
+/// Runs `a,b->c` with an epilogue `C ← 2·C + bias − other`, where `bias`
+/// varies along C's last label only (zero strides elsewhere) and `other`
+/// has C's shape laid out in F order (reversed strides), and checks every
+/// element against the naive contraction put through the same formula: an
+/// element the epilogue missed, or saw twice, is wrong.
+fn check_epilogue(a: &str, b: &str, c: &str, len: &dyn Fn(char) -> usize, threads: usize) {
+    let (spec, sizes) = contraction_for(a, b, c, len);
+    let mut rng = Rng(29);
+    let av: Vec<f64> = (0..sizes[0]).map(|_| rng.value()).collect();
+    let bv: Vec<f64> = (0..sizes[1]).map(|_| rng.value()).collect();
+    let mut want = vec![0.0; sizes[2]];
+    naive_contraction(&spec, &av, &bv, 0.0, &mut want, 1.0);
+    let shape: Vec<usize> = c.chars().map(len).collect();
+    let cs = c_strides(&shape);
+    // `other` in F order over C's labels; `bias` along C's last label.
+    let mut fs = vec![1isize; shape.len()];
+    for d in 1..shape.len() {
+        fs[d] = fs[d - 1] * shape[d - 1] as isize;
+    }
+    let last = c.chars().last();
+    let bias_len = last.map_or(1, len);
+    let other: Vec<f64> = (0..sizes[2]).map(|_| rng.value()).collect();
+    let bias: Vec<f64> = (0..bias_len).map(|_| rng.value()).collect();
+    let label_of = |pos: usize| c.chars().nth(pos).expect("a label of C");
+    let byte = |s: isize| s * 8;
+    let strides_for = |l: char| {
+        let pos = c.find(l).expect("an output label");
+        let o = byte(fs[pos]);
+        let bb = if Some(l) == last { 8 } else { 0 };
+        (o, bb)
+    };
+    let mut other_s = [Vec::new(), Vec::new(), Vec::new()];
+    let mut bias_s = [Vec::new(), Vec::new(), Vec::new()];
+    // The contraction's dims, by their C strides, back to labels.
+    let dims_c: [Vec<isize>; 3] = [
+        spec.batch.iter().map(|d| d.stride_c).collect(),
+        spec.m.iter().map(|d| d.stride_c).collect(),
+        spec.n.iter().map(|d| d.stride_c).collect(),
+    ];
+    for g in 0..3 {
+        for (di, &sc) in dims_c[g].iter().enumerate() {
+            let lens: [Vec<usize>; 3] = [
+                spec.batch.iter().map(|d| d.len).collect(),
+                spec.m.iter().map(|d| d.len).collect(),
+                spec.n.iter().map(|d| d.len).collect(),
+            ];
+            // The label whose C stride and length match this dim.
+            let pos = (0..shape.len())
+                .find(|&p| cs[p] == sc && shape[p] == lens[g][di])
+                .expect("every C dim is a label of C");
+            let (o, bb) = strides_for(label_of(pos));
+            other_s[g].push(o);
+            bias_s[g].push(bb);
+        }
+    }
+    let inputs = vec![
+        EpilogueInput::Output,
+        EpilogueInput::Array {
+            ptr: bias.as_ptr().cast(),
+            batch: bias_s[0].clone(),
+            m: bias_s[1].clone(),
+            n: bias_s[2].clone(),
+        },
+        EpilogueInput::Array {
+            ptr: other.as_ptr().cast(),
+            batch: other_s[0].clone(),
+            m: other_s[1].clone(),
+            n: other_s[2].clone(),
+        },
+    ];
+    let row = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| {
+        for i in 0..len as isize {
+            // SAFETY: the GEMM passes `len` valid elements per input.
+            unsafe {
+                let at = |k: usize| *(ins[k].offset(i * st[k]) as *const f64);
+                *(out.offset(i * os) as *mut f64) = 2.0 * at(0) + at(1) - at(2);
+            }
+        }
+    };
+    let epilogue = Epilogue { inputs, row: &row };
+    let got = with_threads(threads, || {
+        let mut got = vec![f64::NAN; sizes[2]];
+        // SAFETY: C-order operands; the epilogue's inputs cover C's shape.
+        unsafe {
+            spec.run_with_epilogue(
+                1.0,
+                av.as_ptr(),
+                bv.as_ptr(),
+                0.0,
+                got.as_mut_ptr(),
+                &epilogue,
+            )
+        };
+        got
+    });
+    let kk: usize = spec.k.iter().map(|d| d.len).product();
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..sizes[2] {
+        let oc: isize = idx.iter().zip(&cs).map(|(&i, &s)| i as isize * s).sum();
+        let of: isize = idx.iter().zip(&fs).map(|(&i, &s)| i as isize * s).sum();
+        let ob = idx.last().copied().unwrap_or(0);
+        let w = 2.0 * want[oc as usize] + bias[ob] - other[of as usize];
+        let g = got[oc as usize];
+        let tol = 1e-13 * (kk as f64 + 1.0) * (1.0 + w.abs());
+        assert!((g - w).abs() <= tol, "{a},{b}->{c} at {idx:?}: {g} vs {w}");
+        for d in (0..idx.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+#[test]
+fn epilogue_sees_every_element_once_with_its_inputs() {
+    let len = |l| match l {
+        'b' => 3,
+        'i' => 37,
+        'j' => 29,
+        'p' => 3,
+        'q' => 7,
+        'n' => 11,
+        _ => 23,
+    };
+    check_epilogue("ik", "kj", "ij", &len, 1);
+    // C's columns are the tighter direction: computed as Cᵀ.
+    check_epilogue("ik", "kj", "ji", &len, 1);
+    check_epilogue("bik", "bkj", "bij", &len, 1);
+    // Groups that do not nest: C and the inputs addressed through tables.
+    check_epilogue("bqipj", "bpnq", "bjni", &len, 1);
+    // An outer product (no K) and a zero-length K (C = 0, then the epilogue).
+    check_epilogue("ib", "jb", "ibj", &len, 1);
+    check_epilogue("ik", "kj", "ij", &|l| if l == 'k' { 0 } else { 5 }, 1);
+}
+
+#[test]
+fn epilogue_runs_on_blocks_across_threads() {
+    // Large enough to cross the default blocks (K included: the epilogue
+    // must wait for the last K block) and to be split over threads, by
+    // slabs and by batch elements.
+    let len = |l| match l {
+        'b' => 2,
+        'i' => 300,
+        'j' => 260,
+        _ => 600,
+    };
+    check_epilogue("ik", "kj", "ij", &len, 2);
+    check_epilogue("ik", "kj", "ji", &len, 2);
+    check_epilogue("bik", "bkj", "bij", &len, 2);
 }
