@@ -48,14 +48,23 @@ def workloads_table():
     with open(os.path.join(SHARED, "WORKLOADS.md")) as f:
         for line in f:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 5 and re.fullmatch(r"[a-z0-9_]+", cells[0]):
+            if len(cells) == 5 and re.fullmatch(r"[A-Za-z0-9_]+", cells[0]):
                 m = re.search(r"≤\s*([0-9.]+)", cells[4])
                 rows[cells[0]] = (cells[4], float(m.group(1)) if m else None)
     return rows
 
 
+def is_into(peer):
+    """Whether a peer writes into a preallocated output: `(into)`, or `into`
+    among the tags of `name(tag,tag)`, e.g. `rust-loop(running-sum,into)`."""
+    m = re.search(r"\(([^)]*)\)$", peer)
+    return bool(m) and "into" in [t.strip() for t in m.group(1).split(",")]
+
+
 def run(cmd):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, RAYON_NUM_THREADS=os.environ.get("RAYON_NUM_THREADS", "1")))
+    if out.returncode != 0:
+        print(f"warning: {' '.join(cmd)} exited {out.returncode}: {out.stderr.strip()[-500:]}", file=sys.stderr)
     rows = []
     for line in out.stdout.splitlines():
         parts = line.split()
@@ -101,8 +110,8 @@ def main():
         peers = {p: t for p, t in peers.items() if not skip(p)}
         target = table.get(w, ("", None))[0]
         for mine, ms in sorted(ours.items()):
-            into = mine.endswith("(into)")
-            same = {p: t for p, t in peers.items() if p.endswith("(into)") == into}
+            into = is_into(mine)
+            same = {p: t for p, t in peers.items() if is_into(p) == into}
             if same:
                 best = min(same, key=same.get)
                 print(f"{w:<24} {mine:<18} {ms:>9.3f} {best:<28} {same[best]:>9.3f} {ms / same[best]:>6.2f}  {target}")
