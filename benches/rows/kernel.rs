@@ -95,7 +95,7 @@ pub fn rows(h: &Harness) {
         h.row("linear_relu_f32_1024", "einkern", || {
             linear_relu(x.clone(), w.clone(), b.clone())
         });
-        h.row("linear_relu_f32_1024", "einkern(two passes)", || {
+        h.row("linear_relu_f32_1024", "einkern(two-pass)", || {
             let c = einkern::einsum!("ij,jk->ik", &x, &w);
             bias_relu(c.view(), b.clone())
         });

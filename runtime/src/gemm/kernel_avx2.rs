@@ -80,7 +80,27 @@ mod x86 {
                     k_loop!(t.b_js);
                 }
                 let alpha = $set1(t.alpha);
-                if t.rsc == 1 {
+                if t.rsc == 1 && t.rows == 2 * L {
+                    // A full-height tile: plain stores. (AMD cores run
+                    // vmaskmov stores as slow microcode, which costs a
+                    // k = 64 product a third of its time.)
+                    let beta = $set1(t.beta);
+                    let read_c = t.beta != 0 as $t;
+                    for (j, col) in acc.iter().enumerate().take(t.cols) {
+                        for (v, &x) in col.iter().enumerate() {
+                            // SAFETY: column j < cols and rows v·L..v·L + L
+                            // < t.rows are inside the C tile.
+                            unsafe {
+                                let cp = t.c.offset(j as isize * t.csc).add(v * L);
+                                let mut r = $mul(x, alpha);
+                                if read_c {
+                                    r = $fmadd($loadu(cp), beta, r);
+                                }
+                                $storeu(cp, r);
+                            }
+                        }
+                    }
+                } else if t.rsc == 1 {
                     let beta = $set1(t.beta);
                     let read_c = t.beta != 0 as $t;
                     let mut masks = [_mm256_setzero_si256(); 2];
