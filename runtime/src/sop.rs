@@ -306,7 +306,7 @@ unsafe fn run<S: Arith>(
             unsafe { *out.offset(off[0]) = acc };
         });
     } else {
-        // Accumulate: a chunk of the best output row stays in L1 while the
+        // Accumulate: a chunk of the best output row stays in L2 while the
         // summed labels sweep over it.
         let (row, rest) = outer.split_last().expect("outer is not empty");
         let st: Vec<isize> = row.s[1..].to_vec();
