@@ -182,7 +182,8 @@ mod tests {
     fn short_reduced_rows_are_interchanged_and_still_accumulate_everything() {
         // out[i] = sum_k x[i + k] over windows of 5 (a rolling sum), 1300
         // outputs: more than two tiles.
-        let n = 1300;
+        // Two whole tiles and a partial one.
+        let n = 2 * super::super::nest::TILE + 276;
         let x: Vec<f64> = (0..n + 4).map(|i| ((i * 7) % 11) as f64).collect();
         let mut out = vec![0.0f64; n];
         let loops = Loops::new(&[n, 5], &[8, 0], &[&[8, 8]]);
