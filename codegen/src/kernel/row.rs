@@ -187,11 +187,38 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns) {
     let body = match pass.reduce().map(|r| graph.node(r).op) {
         None => {
             let ob = out_block(false);
+            // In place (an input is the output, as in an epilogue over a
+            // reduction's or einsum's result), LLVM's run-time overlap
+            // check fails and it falls back to scalar code; computing
+            // CHUNK elements into a local array first lets it vectorise.
+            let aliased = (0..pass.leaves.len()).map(|j| {
+                let a = format_ident!("__a{}", j);
+                quote!(|| #a as *const u8 == __o as *const u8)
+            });
             blocks(
                 quote! {
                     #ob
-                    for __i in 0..__n {
-                        *__o.add(__i) = #element;
+                    if false #(#aliased)* {
+                        const CHUNK: usize = 16;
+                        let mut __c = 0;
+                        while __c + CHUNK <= __n {
+                            let mut __tmp = [<#to as #rt::Element>::ZERO; CHUNK];
+                            for __k in 0..CHUNK {
+                                let __i = __c + __k;
+                                __tmp[__k] = #element;
+                            }
+                            for __k in 0..CHUNK {
+                                *__o.add(__c + __k) = __tmp[__k];
+                            }
+                            __c += CHUNK;
+                        }
+                        for __i in __c..__n {
+                            *__o.add(__i) = #element;
+                        }
+                    } else {
+                        for __i in 0..__n {
+                            *__o.add(__i) = #element;
+                        }
                     }
                     #scatter
                 },
