@@ -298,3 +298,16 @@ fn integer_and_f32_kernels() {
         );
     }
 }
+
+#[kernel]
+fn scaled_by_scalar(s: f64, x: ArrayView<f64>) -> Array<f64> {
+    einsum!(",ij->ji", s, x) + 1.0
+}
+
+#[test]
+fn a_scalar_parameter_is_a_zero_dimensional_operand() {
+    let x = rand(&[4, 6], 31);
+    let got = scaled_by_scalar(2.5, x.view());
+    let want = Array::from_fn(&[6, 4], |i| 2.5 * x.get(&[i[1], i[0]]).unwrap() + 1.0);
+    assert_close(&got, &want, 1, "scalar operand");
+}

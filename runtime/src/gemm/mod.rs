@@ -881,7 +881,7 @@ impl Contraction {
     ) {
         let spec = T::select(crate::cpu::isa());
         // SAFETY: forwarded contract.
-        unsafe { self.run_with(&spec, alpha, a, b, beta, c) };
+        unsafe { self.run_with(&spec, alpha, a, b, beta, c, None) };
     }
 
     /// [`Contraction::run`], then `epilogue` on every element of C: once a
@@ -905,32 +905,17 @@ impl Contraction {
     ) {
         let spec = T::select(crate::cpu::isa());
         // SAFETY: forwarded contract.
-        unsafe { self.run_inner(&spec, alpha, a, b, beta, c, Some(epilogue)) };
+        unsafe { self.run_with(&spec, alpha, a, b, beta, c, Some(epilogue)) };
     }
 
-    /// [`Contraction::run`] with an explicit kernel.
+    /// [`Contraction::run`] with an explicit kernel and an optional
+    /// epilogue.
     ///
     /// # Safety
-    /// As [`Contraction::run`]; the CPU must support `spec`'s kernel.
-    unsafe fn run_with<T: GemmScalar>(
-        &self,
-        spec: &KernelSpec<T>,
-        alpha: T,
-        a: *const T,
-        b: *const T,
-        beta: T,
-        c: *mut T,
-    ) {
-        // SAFETY: forwarded contract.
-        unsafe { self.run_inner(spec, alpha, a, b, beta, c, None) };
-    }
-
-    /// [`Contraction::run_with`] with an optional epilogue.
-    ///
-    /// # Safety
-    /// As [`Contraction::run_with_epilogue`].
+    /// As [`Contraction::run_with_epilogue`]; the CPU must support `spec`'s
+    /// kernel.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run_inner<T: GemmScalar>(
+    unsafe fn run_with<T: GemmScalar>(
         &self,
         spec: &KernelSpec<T>,
         alpha: T,

@@ -626,6 +626,7 @@ fn check_contraction(
                 bv.as_ptr(),
                 beta,
                 got.as_mut_ptr(),
+                None,
             )
         };
         let kk: usize = spec.k.iter().map(|d| d.len).product();
