@@ -297,3 +297,54 @@ fn short_reductions_initialise_and_finish_per_tile() {
         }
     }
 }
+
+#[kernel]
+fn window_dist_f32(w: ArrayView<f32>, c: ArrayView<f32>) -> Array<f32> {
+    sum((w - c).powi(2), 1)
+}
+
+#[kernel]
+fn window_max(w: ArrayView<f64>) -> Array<f64> {
+    max(w, 1)
+}
+
+#[test]
+fn short_reductions_over_contiguous_tiles_keep_partial_results_in_registers() {
+    // Contiguous windows take the tile functions (partial results of a
+    // block of outputs kept across the reduced positions, a broadcast
+    // operand splatted per position); lengths that are not multiples of
+    // the register block or of the driver's tile, NaN propagation in max.
+    let n = 5003;
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+        .collect();
+    let xa = Array::from_vec(&[n], x.clone()).unwrap();
+    for w in [1usize, 3, 64] {
+        let c: Vec<f32> = (0..w).map(|k| k as f32 * 0.25).collect();
+        let ca = Array::from_vec(&[w], c.clone()).unwrap();
+        let got = window_dist_f32(xa.view().sliding_window(&[w]).unwrap(), ca.view()).to_vec();
+        assert_eq!(got.len(), n - w + 1);
+        for (i, g) in got.iter().enumerate() {
+            // The same order of additions as the kernel: position by position.
+            let want = (0..w).fold(0.0f32, |acc, k| acc + (x[i + k] - c[k]).powi(2));
+            assert_eq!(*g, want, "window {w} at {i}");
+        }
+    }
+    let mut y: Vec<f64> = (0..n).map(|i| ((i * 53 % 97) as f64).sin()).collect();
+    for at in [10, 2047, 2048, 4999] {
+        y[at] = f64::NAN;
+    }
+    let ya = Array::from_vec(&[n], y.clone()).unwrap();
+    for w in [2usize, 17, 64] {
+        let got = window_max(ya.view().sliding_window(&[w]).unwrap()).to_vec();
+        for (i, g) in got.iter().enumerate() {
+            let win = &y[i..i + w];
+            if win.iter().any(|v| v.is_nan()) {
+                assert!(g.is_nan(), "window {w} at {i}: {g} should be NaN");
+            } else {
+                let want = win.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                assert_eq!(*g, want, "window {w} at {i}");
+            }
+        }
+    }
+}

@@ -63,17 +63,25 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
         }
     });
     let mut items = Vec::new();
-    // Row functions of every pass but einsum steps (contractions).
+    // Row functions of every pass but einsum steps (contractions), and the
+    // tile functions of reductions.
+    let mut tiles = Vec::new();
     let names: Vec<Option<row::RowFns>> = (passes.iter().enumerate())
         .map(|(index, pass)| {
             (pass.kind != PassKind::Einsum).then(|| {
-                let (fns, n) = row::emit(graph, pass, index);
+                let (fns, n, tile) = row::emit(graph, pass, index);
                 items.push(fns);
+                tiles.push((index, tile));
                 n
             })
         })
         .collect();
     let fns_of = |index: usize| names[index].as_ref().expect("a pass with row functions");
+    let tile_of = |index: usize| {
+        (tiles.iter().find(|t| t.0 == index))
+            .and_then(|t| t.1.as_ref())
+            .expect("a reduction pass has tile functions")
+    };
     let last = passes.len() - 1;
     let mut stmts = Vec::new();
     for (index, pass) in passes.iter().enumerate() {
@@ -93,7 +101,7 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
             }
             PassKind::Reduce(r) => r,
         };
-        let fns = fns_of(index);
+        let fns = (fns_of(index), tile_of(index));
         let t = rust_type(graph.node(r).ty);
         let temp = temp_name(r);
         let into_temp = quote! {
@@ -375,7 +383,7 @@ fn reduction(graph: &Graph, pass: &Pass) -> TokenStream {
 fn reduce_pass(
     graph: &Graph,
     pass: &Pass,
-    fns: &row::RowFns,
+    (fns, tile): (&row::RowFns, &row::RowFns),
     target: TokenStream,
     finish: TokenStream,
     epilogue: Option<TokenStream>,
@@ -413,6 +421,7 @@ fn reduce_pass(
     let red = reduction(graph, pass);
     let plan = plan_pass(pass, None);
     let row = row_closure(pass, fns);
+    let tile_call = dispatch(pass, tile, quote!(len, ins, st, out, os, rlen, rs));
     quote! {
         #red
         #target
@@ -435,7 +444,16 @@ fn reduce_pass(
                         #tile_epilogue
                     }
                 };
-                let __hooks = #rt::ew::TileHooks { start: &__start, end: &__end };
+                let __reduce = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize, rlen: usize, rs: &[isize]| {
+                    // SAFETY: the driver passes a tile and its inputs as
+                    // the tile functions' contract states.
+                    unsafe { #tile_call }
+                };
+                let __hooks = #rt::ew::TileHooks {
+                    start: &__start,
+                    end: &__end,
+                    reduce: ::core::option::Option::Some(&__reduce),
+                };
                 // SAFETY: as for `Loops::run` below; the hooks touch only
                 // the tile they are given.
                 unsafe {
@@ -497,6 +515,12 @@ fn plan_pass(pass: &Pass, in_place: Option<NodeId>) -> TokenStream {
 /// A call of a pass's row function for `__isa`, with `(len, ins, st, out,
 /// os)` in scope.
 fn row_call(pass: &Pass, fns: &row::RowFns) -> TokenStream {
+    dispatch(pass, fns, quote!(len, ins, st, out, os))
+}
+
+/// A call of one of `fns` for `__isa` with `head` and then the pass's
+/// scalar arguments.
+fn dispatch(pass: &Pass, fns: &row::RowFns, head: TokenStream) -> TokenStream {
     let rt = quote!(::einkern::__rt);
     let scalars: Vec<Ident> = pass
         .scalars
@@ -508,7 +532,7 @@ fn row_call(pass: &Pass, fns: &row::RowFns) -> TokenStream {
         avx2,
         baseline,
     } = fns;
-    let args = quote!(len, ins, st, out, os #(, #scalars)*);
+    let args = quote!(#head #(, #scalars)*);
     quote! {
         match __isa {
             #[cfg(target_arch = "x86_64")]

@@ -58,5 +58,5 @@ pub mod reduce;
 mod split;
 
 pub use bind::{bind, bind_out, check_out_shape, pass_shape, Reduction};
-pub use nest::{Loops, TileHook, TileHooks};
+pub use nest::{Loops, TileHook, TileHooks, TileReduce};
 pub use split::Parallel;

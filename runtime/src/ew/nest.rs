@@ -194,11 +194,21 @@ fn outer_first(ops: &[&[isize]], b: usize, a: usize) -> bool {
 /// A tile hook: `(len, out, out_stride)` for `len` output elements.
 pub type TileHook<'h> = &'h (dyn Fn(usize, *mut u8, isize) + Sync);
 
+/// A tile reduction: `(len, ins, in_strides, out, out_stride, rlen,
+/// red_strides)` accumulates all `rlen` reduced positions of a tile of
+/// `len` outputs at once (input `j` of position `r` at `ins[j] + r ·
+/// red_strides[j]`), or returns `false` without touching anything, and the
+/// driver then calls the row function once per position.
+pub type TileReduce<'h> =
+    &'h (dyn Fn(usize, &[*const u8], &[isize], *mut u8, isize, usize, &[isize]) -> bool + Sync);
+
 /// What [`Loops::run_tiled`] calls around each output tile.
 #[derive(Clone, Copy)]
 pub struct TileHooks<'h> {
     pub start: TileHook<'h>,
     pub end: TileHook<'h>,
+    /// Accumulates a whole tile at once where it can (see [`TileReduce`]).
+    pub reduce: Option<TileReduce<'h>>,
 }
 
 /// Reduced rows at most this long are not walked one row per output
@@ -255,7 +265,14 @@ pub(super) unsafe fn run_serial<F>(
                     if let Some(h) = hooks {
                         (h.start)(n, tile, out_kept);
                     }
-                    for r in 0..reduced {
+                    let whole = hooks.and_then(|h| h.reduce).is_some_and(|reduce| {
+                        for (j, pj) in p.iter_mut().enumerate() {
+                            let off = (start as isize).wrapping_mul(in_kept[j]);
+                            *pj = base[j].wrapping_offset(off);
+                        }
+                        reduce(n, &p, &in_kept, tile, out_kept, reduced, &in_reduced)
+                    });
+                    for r in (0..reduced).filter(|_| !whole) {
                         for (j, pj) in p.iter_mut().enumerate() {
                             let off = (start as isize)
                                 .wrapping_mul(in_kept[j])
