@@ -65,21 +65,18 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
     let mut items = Vec::new();
     // Row functions of every pass but einsum steps (contractions), and the
     // tile functions of reductions.
-    let mut tiles = Vec::new();
-    let names: Vec<Option<row::RowFns>> = (passes.iter().enumerate())
+    let names: Vec<Option<(row::RowFns, Option<row::RowFns>)>> = (passes.iter().enumerate())
         .map(|(index, pass)| {
             (pass.kind != PassKind::Einsum).then(|| {
                 let (fns, n, tile) = row::emit(graph, pass, index);
                 items.push(fns);
-                tiles.push((index, tile));
-                n
+                (n, tile)
             })
         })
         .collect();
-    let fns_of = |index: usize| names[index].as_ref().expect("a pass with row functions");
+    let fns_of = |index: usize| &names[index].as_ref().expect("a pass with row functions").0;
     let tile_of = |index: usize| {
-        (tiles.iter().find(|t| t.0 == index))
-            .and_then(|t| t.1.as_ref())
+        (names[index].as_ref().and_then(|n| n.1.as_ref()))
             .expect("a reduction pass has tile functions")
     };
     let last = passes.len() - 1;

@@ -272,14 +272,16 @@ pub(super) unsafe fn run_serial<F>(
                         }
                         reduce(n, &p, &in_kept, tile, out_kept, reduced, &in_reduced)
                     });
-                    for r in (0..reduced).filter(|_| !whole) {
-                        for (j, pj) in p.iter_mut().enumerate() {
-                            let off = (start as isize)
-                                .wrapping_mul(in_kept[j])
-                                .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
-                            *pj = base[j].wrapping_offset(off);
+                    if !whole {
+                        for r in 0..reduced {
+                            for (j, pj) in p.iter_mut().enumerate() {
+                                let off = (start as isize)
+                                    .wrapping_mul(in_kept[j])
+                                    .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
+                                *pj = base[j].wrapping_offset(off);
+                            }
+                            row(n, &p, &in_kept, tile, out_kept);
                         }
-                        row(n, &p, &in_kept, tile, out_kept);
                     }
                     if let Some(h) = hooks {
                         (h.end)(n, tile, out_kept);
