@@ -382,9 +382,12 @@ macro_rules! multiversion {
     };
 }
 
-/// Sums `LANES`-wide blocks into independent accumulators, then folds them
-/// pairwise.
-#[inline(always)]
+/// Folds the `LANES` accumulators pairwise.
+///
+/// Never inlined: inlined into the AVX2 loops, its lane-pairing tree led
+/// LLVM to keep the accumulators as 128-bit halves spilled to the stack
+/// (`i,i->` at 1.1× the bandwidth bound). It runs once per block.
+#[inline(never)]
 fn fold_lanes<S: Arith>(acc: [S; LANES]) -> S {
     let mut acc = acc;
     let mut width = LANES;
@@ -402,7 +405,12 @@ fn fold_lanes<S: Arith>(acc: [S; LANES]) -> S {
 fn sum_slice<S: Arith>(x: &[S]) -> S {
     if x.len() > PAIRWISE_BLOCK {
         let (lo, hi) = x.split_at(x.len() / 2 / LANES * LANES);
-        return sum_slice(lo).add(sum_slice(hi));
+        // SAFETY: both halves are slices. The halves go through the
+        // dispatcher: a plain recursive call would be an ordinary call of
+        // this function compiled *without* the caller's target features,
+        // and every leaf would run the baseline code (measured: a 4096²
+        // f64 row sum at 1.23× the bandwidth bound).
+        return unsafe { sum_contig(lo.as_ptr(), lo.len()).add(sum_contig(hi.as_ptr(), hi.len())) };
     }
     let mut acc = [S::ZERO; LANES];
     let chunks = x.chunks_exact(LANES);
@@ -425,7 +433,12 @@ fn dot_slice<S: Arith>(x: &[S], y: &[S]) -> S {
         let mid = x.len() / 2 / LANES * LANES;
         let (xl, xh) = x.split_at(mid);
         let (yl, yh) = y.split_at(mid);
-        return dot_slice(xl, yl).add(dot_slice(xh, yh));
+        // SAFETY: slices of equal lengths; through the dispatcher, as in
+        // `sum_slice`.
+        return unsafe {
+            dot_contig(xl.as_ptr(), yl.as_ptr(), mid)
+                .add(dot_contig(xh.as_ptr(), yh.as_ptr(), xh.len()))
+        };
     }
     let mut acc = [S::ZERO; LANES];
     let xc = x.chunks_exact(LANES);
