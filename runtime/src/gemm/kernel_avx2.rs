@@ -28,6 +28,7 @@ mod x86 {
                 type Elem = $t;
                 const MR: usize = 2 * $lanes;
                 const NR: usize = NR;
+                const READS_K_CONTIGUOUS_B: bool = true;
 
                 unsafe fn run(t: &Tile<$t>) {
                     // SAFETY: this kernel is only selected when cpu::isa()
@@ -76,6 +77,39 @@ mod x86 {
                 }
                 if t.b_js == 1 {
                     k_loop!(1);
+                } else if t.b_ks == 1 {
+                    // A K-contiguous B read in place (`bhqd,bhkd->bhqk`, or
+                    // the left operand of a product computed as Cᵀ = Bᵀ·Aᵀ):
+                    // the six columns as two bases three columns apart, so
+                    // every broadcast is `base + {0, 1, 2}·b_js`, an
+                    // addressing mode, and a K step advances two pointers.
+                    let js = t.b_js;
+                    let mut b3 = b.wrapping_offset(3 * js);
+                    for _ in 0..t.k {
+                        // SAFETY: as in `k_loop`: b + j·b_js for j < NR
+                        // (b3 is b + 3·b_js) and 2·L elements at a are
+                        // readable at every K step.
+                        unsafe {
+                            let a0 = $loadu(a);
+                            let a1 = $loadu(a.add(L));
+                            let col = [
+                                *b,
+                                *b.offset(js),
+                                *b.offset(2 * js),
+                                *b3,
+                                *b3.offset(js),
+                                *b3.offset(2 * js),
+                            ];
+                            for j in 0..NR {
+                                let bj = $set1(col[j]);
+                                acc[j][0] = $fmadd(a0, bj, acc[j][0]);
+                                acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                            }
+                            a = a.offset(t.a_ks);
+                            b = b.add(1);
+                            b3 = b3.add(1);
+                        }
+                    }
                 } else {
                     k_loop!(t.b_js);
                 }

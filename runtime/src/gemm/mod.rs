@@ -103,6 +103,8 @@ mod select {
         pub(crate) nr: usize,
         pub(crate) blocking: Blocking,
         pub(crate) kernel: unsafe fn(&Tile<T>),
+        /// See `MicroKernel::READS_K_CONTIGUOUS_B`.
+        pub(crate) reads_k_contiguous_b: bool,
         /// Packing compiled for the same instruction set as the kernel.
         pub(crate) pack: PackFn<T>,
     }
@@ -184,6 +186,9 @@ pub(crate) trait MicroKernel {
     const MR: usize;
     /// Columns of the register tile (the width of a B micro-panel).
     const NR: usize;
+    /// Whether the kernel reads a B with unit K stride in place (any column
+    /// stride) as fast as a packed panel, so such a B need not be packed.
+    const READS_K_CONTIGUOUS_B: bool = false;
 
     /// Computes the full `MR × NR` product `Σ_p a[p]·b[p]ᵀ` over `t.k` steps
     /// and stores `alpha · product + beta · C` into the first `t.rows × t.cols`
@@ -216,6 +221,7 @@ impl<T: GemmScalar> KernelSpec<T> {
             nr: K::NR,
             blocking: blocking::blocking(K::MR, K::NR, std::mem::size_of::<T>()),
             kernel: K::run,
+            reads_k_contiguous_b: K::READS_K_CONTIGUOUS_B,
             pack,
         }
     }
@@ -450,11 +456,15 @@ unsafe fn gemm_core<T: GemmScalar>(
     // unit-stride columns are its broadcasts folded into the multiply-adds
     // at constant offsets; any other column stride makes a serial chain of
     // address adds per K step (seen in a profile of bmm 64³), so such a B is
-    // packed, which for a cache-resident B is cheap.
+    // packed — unless it is K-contiguous and the kernel has a loop for that
+    // (two column bases, every broadcast an addressing mode): packing a
+    // 64×64 B cost bmm 64³ 12% of its time.
     let direct_a = a.rows.stride() == Some(1)
         && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
-    let direct_b = b.rows.stride() == Some(1)
-        && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
+    let b_in_place = b.rows.stride() == Some(1)
+        || (spec.reads_k_contiguous_b && b.ks.stride() == Some(1));
+    let direct_b =
+        b_in_place && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
 
     let mut bufs = PACK_BUFS.with(Cell::take);
     let abuf = bufs.a.reserve::<T>(mc * kc);
