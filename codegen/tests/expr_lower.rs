@@ -2,7 +2,7 @@
 //! mixing rules) and the reference interpreter's numbers.
 
 use einkern_codegen::expr::reference::{evaluate, Value};
-use einkern_codegen::expr::{compile_str, Op, ScalarType};
+use einkern_codegen::expr::{compile_str, BinaryOp, Op, ScalarType};
 use einkern_runtime::Error;
 
 fn graph(src: &str, args: &[&str], ty: ScalarType) -> einkern_codegen::expr::Graph {
@@ -197,4 +197,62 @@ fn the_interpreter_rounds_to_each_type() {
         &[v(&[2], &[2.7, -2.7])],
     );
     assert_eq!(out.data, vec![4.0, -4.0]);
+}
+
+#[test]
+fn division_by_a_power_of_two_is_an_exact_multiply() {
+    let divides = |src: &str, ty: ScalarType| {
+        let g = graph(src, &["x"], ty);
+        let div = g
+            .nodes()
+            .iter()
+            .any(|n| matches!(n.op, Op::Binary(BinaryOp::Div, ..)));
+        let consts: Vec<f64> = g
+            .nodes()
+            .iter()
+            .filter_map(|n| match n.op {
+                Op::Const(c) => Some(c.as_f64()),
+                _ => None,
+            })
+            .collect();
+        (div, consts)
+    };
+    assert_eq!(divides("x / 2", ScalarType::F64), (false, vec![0.5]));
+    assert_eq!(divides("x / -0.125", ScalarType::F64), (false, vec![-8.0]));
+    assert_eq!(divides("x / 0.25", ScalarType::F32), (false, vec![4.0]));
+    // Not a power of two, or a reciprocal that would be subnormal (2¹⁰²³
+    // in f64, 2¹²⁷ in f32) or overflow: a true division stays.
+    assert!(divides("x / 3", ScalarType::F64).0);
+    assert!(divides("x / 8.98846567431158e307", ScalarType::F64).0);
+    assert!(divides("x / 1.7014118346046923e38", ScalarType::F32).0);
+    assert!(divides("x / 5e-324", ScalarType::F64).0);
+    assert!(divides("x / 0", ScalarType::F64).0);
+    // Same numbers as dividing, at every edge.
+    let edges = [
+        0.0,
+        -0.0,
+        5e-324,
+        -2.2250738585072014e-308,
+        1.0,
+        3.0,
+        1.7976931348623157e308,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    for c in [2.0, 0.5, -1024.0] {
+        let got = eval(
+            &format!("x / {c:e}"),
+            &["x"],
+            ScalarType::F64,
+            &[v(&[edges.len()], &edges)],
+        );
+        for (g, x) in got.data.iter().zip(edges) {
+            let want = x / c;
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "{x} / {c}"
+            );
+        }
+    }
 }

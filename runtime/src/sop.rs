@@ -436,8 +436,11 @@ fn dot_slice<S: Arith>(x: &[S], y: &[S]) -> S {
         // SAFETY: slices of equal lengths; through the dispatcher, as in
         // `sum_slice`.
         return unsafe {
-            dot_contig(xl.as_ptr(), yl.as_ptr(), mid)
-                .add(dot_contig(xh.as_ptr(), yh.as_ptr(), xh.len()))
+            dot_contig(xl.as_ptr(), yl.as_ptr(), mid).add(dot_contig(
+                xh.as_ptr(),
+                yh.as_ptr(),
+                xh.len(),
+            ))
         };
     }
     let mut acc = [S::ZERO; LANES];

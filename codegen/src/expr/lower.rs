@@ -285,6 +285,11 @@ impl Lowering {
             }
             return Ok(self.add(Op::Powi(x, n), t));
         }
+        if let (BinaryOp::Div, Val::Node(_, t), Val::Lit(c)) = (op, a, b) {
+            if let Some(r) = exact_reciprocal(c.as_f64(), t) {
+                return self.binary(BinaryOp::Mul, a, Val::Lit(Lit::Float(r)), loc);
+            }
+        }
         let what = format!("'{}'", op.symbol());
         let (x, y, t) = self.unify(a, b, loc, &what)?;
         match op {
@@ -564,4 +569,24 @@ fn fold(op: BinaryOp, a: Lit, b: Lit, loc: usize) -> Result<Lit> {
         Ne => Lit::Bool(x != y),
         And | Or => unreachable!("checked above"),
     })
+}
+
+/// `1 / c` when `c = ±2^k` and its reciprocal is a normal `ty` value: then
+/// `x / c` and `x · (1 / c)` are the same correctly rounded number for every
+/// `x`, and a multiply costs a fraction of a divide. (LLVM makes this rewrite
+/// in the compiled kernels by itself; Cranelift does not, and the JIT's
+/// `exp(-a*a/2)` spent most of a stage in `vdivpd`.)
+fn exact_reciprocal(c: f64, ty: ScalarType) -> Option<f64> {
+    let r = match ty {
+        ScalarType::F64 if c.is_normal() && c.to_bits() << 12 == 0 => 1.0 / c,
+        ScalarType::F32 if (c as f32).is_normal() && (c as f32).to_bits() << 9 == 0 => {
+            f64::from(1.0 / c as f32)
+        }
+        _ => return None,
+    };
+    let normal = match ty {
+        ScalarType::F32 => (r as f32).is_normal(),
+        _ => r.is_normal(),
+    };
+    normal.then_some(r)
 }

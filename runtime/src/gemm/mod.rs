@@ -461,8 +461,8 @@ unsafe fn gemm_core<T: GemmScalar>(
     // 64×64 B cost bmm 64³ 12% of its time.
     let direct_a = a.rows.stride() == Some(1)
         && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
-    let b_in_place = b.rows.stride() == Some(1)
-        || (spec.reads_k_contiguous_b && b.ks.stride() == Some(1));
+    let b_in_place =
+        b.rows.stride() == Some(1) || (spec.reads_k_contiguous_b && b.ks.stride() == Some(1));
     let direct_b =
         b_in_place && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
 
