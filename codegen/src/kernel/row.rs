@@ -453,28 +453,36 @@ fn tile_body(
         #(#splats)*
         let __o = out as *mut #to;
         let mut __i0 = 0usize;
-        while __i0 < len {
-            let __n = #w.min(len - __i0);
+        // Whole register tiles. The accumulators are only ever indexed by
+        // constants: a run-time index anywhere (a partial tile) keeps the
+        // array in memory, and LLVM then stored and reloaded every vector
+        // of it on each reduced position.
+        while __i0 + #w <= len {
             let mut __acc = [<#to as #rt::Element>::ZERO; #w];
-            for __i in 0..__n {
+            for __i in 0..#w {
                 __acc[__i] = *__o.add(__i0 + __i);
             }
             for __r in 0..rlen {
                 #(#pointers)*
-                if __n == #w {
-                    for __i in 0..#w {
-                        __acc[__i] = <#to as #red>::#combine(__acc[__i], #element);
-                    }
-                } else {
-                    for __i in 0..__n {
-                        __acc[__i] = <#to as #red>::#combine(__acc[__i], #element);
-                    }
+                for __i in 0..#w {
+                    __acc[__i] = <#to as #red>::#combine(__acc[__i], #element);
                 }
             }
-            for __i in 0..__n {
+            for __i in 0..#w {
                 *__o.add(__i0 + __i) = __acc[__i];
             }
-            __i0 += __n;
+            __i0 += #w;
+        }
+        // The partial tile accumulates in the output itself.
+        if __i0 < len {
+            let __n = len - __i0;
+            for __r in 0..rlen {
+                #(#pointers)*
+                for __i in 0..__n {
+                    let __p = __o.add(__i0 + __i);
+                    *__p = <#to as #red>::#combine(*__p, #element);
+                }
+            }
         }
         true
     }
