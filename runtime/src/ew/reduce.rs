@@ -130,6 +130,14 @@ fn fold_block<T: Reducible>(
     for (l, a) in acc.iter_mut().enumerate().take(n - j) {
         *a = op(*a, f(start + j + l));
     }
+    fold_lanes(acc, op)
+}
+
+/// Folds the accumulators pairwise. Never inlined: inlined, its
+/// lane-pairing tree led LLVM to run the whole block loop on 128-bit halves
+/// of the accumulators. It runs once per block.
+#[inline(never)]
+fn fold_lanes<T: Reducible>(mut acc: [T; LANES], op: impl Fn(T, T) -> T) -> T {
     let mut width = LANES;
     while width > 1 {
         width /= 2;
