@@ -285,6 +285,24 @@ unsafe fn pack_one<T: GemmScalar>(
     ks: Axis<'_>,
 ) {
     match (rows, ks) {
+        (Axis::Strided(1), Axis::Strided(sk))
+            if cnt == w && matches!(w, 4 | 6 | 8 | 12 | 16 | 32) =>
+        {
+            // Rows contiguous, a whole panel of one of the kernels' widths:
+            // a fixed-size copy per K step (vector moves, where a copy of
+            // `w` elements known only at run time is a `memcpy` call).
+            // SAFETY: forwarded contract.
+            unsafe {
+                match w {
+                    4 => copy_steps::<T, 4>(dst, src, sk, kb),
+                    6 => copy_steps::<T, 6>(dst, src, sk, kb),
+                    8 => copy_steps::<T, 8>(dst, src, sk, kb),
+                    12 => copy_steps::<T, 12>(dst, src, sk, kb),
+                    16 => copy_steps::<T, 16>(dst, src, sk, kb),
+                    _ => copy_steps::<T, 32>(dst, src, sk, kb),
+                }
+            }
+        }
         (Axis::Strided(1), Axis::Strided(sk)) => {
             // Rows contiguous: each K step is one contiguous copy of cnt rows.
             for p in 0..kb {
@@ -293,11 +311,9 @@ unsafe fn pack_one<T: GemmScalar>(
                 unsafe {
                     let d = dst.add(p * w);
                     std::ptr::copy_nonoverlapping(src.offset(p as isize * sk), d, cnt);
-                    for r in cnt..w {
-                        *d.add(r) = T::ZERO;
-                    }
                 }
             }
+            zero_tail(dst, w, cnt, kb);
         }
         (Axis::Strided(sr), Axis::Strided(1)) => {
             // K contiguous (a transposed operand): read each row along K and
@@ -328,14 +344,29 @@ unsafe fn pack_one<T: GemmScalar>(
     }
 }
 
+/// `dst[p·W .. p·W + W] = src[p·sk ..][..W]` for every K step `p < kb`.
+///
+/// # Safety
+/// `W` contiguous elements at `src + p·sk` readable and `kb · W` at `dst`
+/// writable.
+#[inline(always)]
+unsafe fn copy_steps<T: Copy, const W: usize>(dst: *mut T, src: *const T, sk: isize, kb: usize) {
+    for p in 0..kb {
+        // SAFETY: per the contract; the reads are unaligned by design.
+        unsafe {
+            let row = std::ptr::read_unaligned(src.offset(p as isize * sk) as *const [T; W]);
+            std::ptr::write_unaligned(dst.add(p * W) as *mut [T; W], row);
+        }
+    }
+}
+
 /// Zeroes rows `cnt..w` of every K step of a panel.
 #[inline(always)]
 fn zero_tail<T: GemmScalar>(dst: *mut T, w: usize, cnt: usize, kb: usize) {
-    if cnt == w {
-        return;
-    }
-    for p in 0..kb {
-        for r in cnt..w {
+    // Row by row, strided: the other nesting makes LLVM call `memset` for
+    // every K step, a few elements each.
+    for r in cnt..w {
+        for p in 0..kb {
             // SAFETY: p·w + r < kb·w, inside the panel the caller owns.
             unsafe { *dst.add(p * w + r) = T::ZERO };
         }
