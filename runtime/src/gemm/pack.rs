@@ -299,7 +299,8 @@ unsafe fn pack_one<T: GemmScalar>(
                     8 => copy_steps::<T, 8>(dst, src, sk, kb),
                     12 => copy_steps::<T, 12>(dst, src, sk, kb),
                     16 => copy_steps::<T, 16>(dst, src, sk, kb),
-                    _ => copy_steps::<T, 32>(dst, src, sk, kb),
+                    32 => copy_steps::<T, 32>(dst, src, sk, kb),
+                    _ => unreachable!("the widths the guard admits"),
                 }
             }
         }
