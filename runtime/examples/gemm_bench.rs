@@ -4,7 +4,9 @@
 //!
 //! Prints `<workload> einkern-gemm <median_ms> <min_ms> <GFLOP/s at median>`.
 //! Run single-threaded: `RAYON_NUM_THREADS=1 cargo run --release --example gemm_bench`.
-//! `--only a,b` restricts the workloads.
+//! `--only a,b` restricts the workloads. `--peak` first prints the core's
+//! peak multiply-add rate (AVX2+FMA), the ceiling these GFLOP/s are
+//! fractions of.
 
 use std::time::Instant;
 
@@ -94,8 +96,76 @@ fn contract<T: GemmScalar>(name: &str, flops: f64, spec: &Contraction, lens: [us
     });
 }
 
+/// The single-core peak of 256-bit FMAs in GFLOP/s for f64 and f32: twelve
+/// independent accumulator chains (more than latency × throughput) of
+/// register-only `vfmadd`s, best of 7 runs.
+#[cfg(target_arch = "x86_64")]
+fn fma_peak() -> Option<(f64, f64)> {
+    use std::arch::x86_64::*;
+    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        return None;
+    }
+    const STEPS: usize = 20_000_000;
+    macro_rules! chains {
+        ($name:ident, $v:ty, $set1:ident, $fmadd:ident, $add:ident, $cvt:expr) => {
+            #[target_feature(enable = "avx2,fma")]
+            fn $name() -> f64 {
+                let mut acc = [$set1(0.0); 12];
+                let (x, y) = ($set1(0.999_999), $set1(1e-9));
+                for _ in 0..STEPS {
+                    for a in acc.iter_mut() {
+                        *a = $fmadd(*a, x, y);
+                    }
+                }
+                let sum: $v = acc.iter().fold(y, |s, &a| $add(s, a));
+                $cvt(sum)
+            }
+        };
+    }
+    chains!(
+        chains_f64,
+        __m256d,
+        _mm256_set1_pd,
+        _mm256_fmadd_pd,
+        _mm256_add_pd,
+        |v| _mm256_cvtsd_f64(v)
+    );
+    chains!(
+        chains_f32,
+        __m256,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        |v| f64::from(_mm256_cvtss_f32(v))
+    );
+    let best = |run: fn() -> f64| {
+        (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(run());
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    // SAFETY (both calls): AVX2 and FMA were detected above.
+    let (t64, t32) = (
+        best(|| unsafe { chains_f64() }),
+        best(|| unsafe { chains_f32() }),
+    );
+    // 12 FMAs per step, 2 flops per lane: 4 lanes of f64, 8 of f32.
+    let flops = |lanes: usize, t: f64| (STEPS * 12 * lanes * 2) as f64 / t / 1e9;
+    Some((flops(4, t64), flops(8, t32)))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    #[cfg(target_arch = "x86_64")]
+    if args.iter().any(|a| a == "--peak") {
+        match fma_peak() {
+            Some((d, s)) => println!("# FMA peak per core: {d:.1} GFLOP/s f64, {s:.1} GFLOP/s f32"),
+            None => println!("# FMA peak: this CPU has no AVX2+FMA"),
+        }
+    }
     let only: Option<Vec<String>> = args
         .iter()
         .position(|x| x == "--only")
