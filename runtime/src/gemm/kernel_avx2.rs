@@ -80,25 +80,31 @@ mod x86 {
                 } else if t.b_ks == 1 {
                     // A K-contiguous B read in place (`bhqd,bhkd->bhqk`, or
                     // the left operand of a product computed as Cᵀ = Bᵀ·Aᵀ):
-                    // the six columns as two bases three columns apart, so
-                    // every broadcast is `base + {0, 1, 2}·b_js`, an
-                    // addressing mode, and a K step advances two pointers.
-                    let js = t.b_js;
-                    let mut b3 = b.wrapping_offset(3 * js);
+                    // the six columns as two bases, so every broadcast is
+                    // `base + offset`, an addressing mode, and a K step
+                    // advances two pointers. A ragged panel is read in place
+                    // too: columns past `t.cols` repeat the last real one,
+                    // and their results are never stored.
+                    let last = t.cols.max(1) - 1;
+                    let off = |j: usize| j.min(last) as isize * t.b_js;
+                    let (o1, o2) = (off(1), off(2));
+                    let (o4, o5) = (off(4) - off(3), off(5) - off(3));
+                    let mut b3 = b.wrapping_offset(off(3));
                     for _ in 0..t.k {
-                        // SAFETY: as in `k_loop`: b + j·b_js for j < NR
-                        // (b3 is b + 3·b_js) and 2·L elements at a are
-                        // readable at every K step.
+                        // SAFETY: as in `k_loop`, for columns below t.cols
+                        // (b3 is column min(3, last)): every offset names a
+                        // real column, and 2·L elements at a are readable
+                        // at every K step.
                         unsafe {
                             let a0 = $loadu(a);
                             let a1 = $loadu(a.add(L));
                             let col = [
                                 *b,
-                                *b.offset(js),
-                                *b.offset(2 * js),
+                                *b.offset(o1),
+                                *b.offset(o2),
                                 *b3,
-                                *b3.offset(js),
-                                *b3.offset(2 * js),
+                                *b3.offset(o4),
+                                *b3.offset(o5),
                             ];
                             for j in 0..NR {
                                 let bj = $set1(col[j]);

@@ -187,7 +187,9 @@ pub(crate) trait MicroKernel {
     /// Columns of the register tile (the width of a B micro-panel).
     const NR: usize;
     /// Whether the kernel reads a B with unit K stride in place (any column
-    /// stride) as fast as a packed panel, so such a B need not be packed.
+    /// stride) as fast as a packed panel, so such a B need not be packed —
+    /// including a ragged last panel, of which it reads only the tile's
+    /// `t.cols` columns.
     const READS_K_CONTIGUOUS_B: bool = false;
 
     /// Computes the full `MR × NR` product `Σ_p a[p]·b[p]ᵀ` over `t.k` steps
@@ -198,7 +200,9 @@ pub(crate) trait MicroKernel {
     /// readable contiguous elements, and `t.b + p·t.b_ks + j·t.b_js` is
     /// readable for every `j < NR` (packed panels have `b_js == 1` and
     /// zero-pad past the matrix edge; an operand read in place is only used
-    /// for panels whose `MR`/`NR` rows are all real).
+    /// for panels whose `MR`/`NR` rows are all real, except a B with
+    /// `b_ks == 1 != b_js` on a kernel that `READS_K_CONTIGUOUS_B`, where
+    /// only `b + p + j·b_js` for `j < t.cols` is readable).
     /// General strides: the C tile, element `(i, j)` at `t.c + i·t.rsc +
     /// j·t.csc`, must be valid for reads and writes for `i < t.rows`,
     /// `j < t.cols`, with distinct addresses; `rsc == 1` is the fast path.
@@ -461,10 +465,17 @@ unsafe fn gemm_core<T: GemmScalar>(
     // 64×64 B cost bmm 64³ 12% of its time.
     let direct_a = a.rows.stride() == Some(1)
         && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
-    let b_in_place =
-        b.rows.stride() == Some(1) || (spec.reads_k_contiguous_b && b.ks.stride() == Some(1));
-    let direct_b =
-        b_in_place && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
+    let k_contiguous_b =
+        spec.reads_k_contiguous_b && b.ks.stride() == Some(1) && b.rows.stride() != Some(1);
+    let direct_b = (b.rows.stride() == Some(1) || k_contiguous_b)
+        && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
+    // That loop reads only the tile's own columns, so a ragged last panel
+    // is read in place too instead of packed and zero-padded.
+    let b_tail = if direct_b && k_contiguous_b {
+        Tail::InPlace
+    } else {
+        Tail::Packed
+    };
 
     let mut bufs = PACK_BUFS.with(Cell::take);
     let abuf = bufs.a.reserve::<T>(mc * kc);
@@ -478,19 +489,23 @@ unsafe fn gemm_core<T: GemmScalar>(
             let bblk = block(b, jc, pc);
             // SAFETY: bblk addresses rows jc.. jc + nb < n and K steps pc..
             // pc + kb ≤ k; bbuf holds nc · kc ≥ ceil(nb/nr)·nr·kb.
-            let b_direct = unsafe { pack_or_tail(spec.pack, bbuf, nr, bblk, nb, kb, direct_b) };
+            let b_direct =
+                unsafe { pack_or_tail(spec.pack, bbuf, nr, bblk, nb, kb, direct_b, b_tail) };
             for ic in (0..m).step_by(mc) {
                 let mb = mc.min(m - ic);
                 let ablk = block(a, ic, pc);
                 // SAFETY: as for B, with rows ic.. ic + mb < m and abuf of
                 // mc · kc ≥ ceil(mb/mr)·mr·kb elements.
-                let a_direct = unsafe { pack_or_tail(spec.pack, abuf, mr, ablk, mb, kb, direct_a) };
+                let a_direct = unsafe {
+                    pack_or_tail(spec.pack, abuf, mr, ablk, mb, kb, direct_a, Tail::Packed)
+                };
                 for jr in (0..nb).step_by(nr) {
                     let cols = nr.min(nb - jr);
-                    let (bp, bks, bjs) = panel(bbuf, bblk, jr, nr, kb, cols, b_direct);
+                    let (bp, bks, bjs) = panel(bbuf, bblk, jr, nr, kb, cols, b_direct, b_tail);
                     for ir in (0..mb).step_by(mr) {
                         let rows = mr.min(mb - ir);
-                        let (ap, aks, _) = panel(abuf, ablk, ir, mr, kb, rows, a_direct);
+                        let (ap, aks, _) =
+                            panel(abuf, ablk, ir, mr, kb, rows, a_direct, Tail::Packed);
                         let (cm_off, cm) = c.m.split_at(ic + ir);
                         let (cn_off, cn) = c.n.split_at(jc + jr);
                         // SAFETY: the tile origin is C(ic + ir, jc + jr), valid
@@ -525,7 +540,7 @@ unsafe fn gemm_core<T: GemmScalar>(
                             // small batched products a visible memset.)
                             let mut ctile = [T::ZERO; MAX_TILE];
                             t.c = ctile.as_mut_ptr();
-                            (t.rsc, t.csc, t.rows, t.cols) = (1, mr as isize, mr, nr);
+                            (t.rsc, t.csc, t.rows) = (1, mr as isize, mr);
                             (t.alpha, t.beta) = (T::ONE, T::ZERO);
                             // SAFETY: panels as above; ctile has MAX_TILE ≥
                             // mr·nr elements.
@@ -583,13 +598,26 @@ fn block<'a, T>(op: Operand<'a, T>, r0: usize, p0: usize) -> Operand<'a, T> {
     }
 }
 
+/// Where the ragged last panel of an operand read in place comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Packed and zero-padded to the full width.
+    Packed,
+    /// Read in place like the full panels: only for a K-contiguous B on a
+    /// kernel that reads just the tile's columns
+    /// (`MicroKernel::READS_K_CONTIGUOUS_B`).
+    InPlace,
+}
+
 /// Packs a block into `w`-wide panels at `buf`, or — for an operand read in
-/// place — packs only its ragged last panel there. Returns the operand's own
-/// `(K stride, row stride)` when it is read in place.
+/// place — packs only its ragged last panel there (unless `tail` reads it in
+/// place too). Returns the operand's own `(K stride, row stride)` when it is
+/// read in place.
 ///
 /// # Safety
 /// `blk` must be valid for `len` rows and `kb` K steps; `buf` must hold
 /// `ceil(len / w) · w · kb` elements.
+#[allow(clippy::too_many_arguments)]
 unsafe fn pack_or_tail<T: GemmScalar>(
     pack: PackFn<T>,
     buf: *mut T,
@@ -598,10 +626,11 @@ unsafe fn pack_or_tail<T: GemmScalar>(
     len: usize,
     kb: usize,
     direct: bool,
+    tail: Tail,
 ) -> Option<(isize, isize)> {
     if direct {
         let full = len / w * w;
-        if full < len {
+        if full < len && tail == Tail::Packed {
             let tail = block(blk, full, 0);
             // SAFETY: rows full..len are valid; the single tail panel is
             // w · kb elements, within buf.
@@ -616,8 +645,10 @@ unsafe fn pack_or_tail<T: GemmScalar>(
 }
 
 /// The micro-panel starting at row `r0` of a block: in place (full panels of
-/// an operand read in place), the packed tail, or panel `r0 / w` of the
-/// packed block. Returns the pointer, its K stride and its row stride.
+/// an operand read in place, and its ragged one with [`Tail::InPlace`]), the
+/// packed tail, or panel `r0 / w` of the packed block. Returns the pointer,
+/// its K stride and its row stride.
+#[allow(clippy::too_many_arguments)]
 fn panel<T>(
     buf: *const T,
     blk: Operand<'_, T>,
@@ -626,10 +657,13 @@ fn panel<T>(
     kb: usize,
     cnt: usize,
     direct: Option<(isize, isize)>,
+    tail: Tail,
 ) -> (*const T, isize, isize) {
     match direct {
         // Only forms an address; the kernel reads valid rows only.
-        Some((ks, rs)) if cnt == w => (blk.ptr.wrapping_offset(r0 as isize * rs), ks, rs),
+        Some((ks, rs)) if cnt == w || tail == Tail::InPlace => {
+            (blk.ptr.wrapping_offset(r0 as isize * rs), ks, rs)
+        }
         Some(_) => (buf, w as isize, 1),
         None => (buf.wrapping_add(r0 / w * w * kb), w as isize, 1),
     }

@@ -447,6 +447,56 @@ fn public_gemm_uses_the_selected_kernel() {
     );
 }
 
+/// A K-contiguous B (each column a contiguous run of K, as in
+/// `bhqd,bhkd->bhqk`) is read in place, its ragged last panel too. The
+/// buffers are exactly as long as the matrices, so a read past the last
+/// column is outside the allocation (valgrind reports it).
+#[test]
+fn k_contiguous_b_with_a_ragged_last_panel_is_read_within_bounds() {
+    fn case<T: GemmScalar>(m: usize, n: usize, k: usize, seed: u64) {
+        let mut rng = Rng(seed);
+        let a: Vec<T> = (0..m * k).map(|_| rng.value()).collect();
+        let b: Vec<T> = (0..n * k).map(|_| rng.value()).collect();
+        let mut c = vec![T::ZERO; m * n];
+        // SAFETY: A row-major m × k; B element (p, j) at j·k + p, inside
+        // its n·k elements; C column-major m × n.
+        unsafe {
+            gemm(
+                m,
+                n,
+                k,
+                T::ONE,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                1,
+                k as isize,
+                T::ZERO,
+                c.as_mut_ptr(),
+                1,
+                m as isize,
+            )
+        };
+        check(
+            "k-contiguous B",
+            k,
+            T::ONE,
+            &|i, p| a[i * k + p],
+            &|p, j| b[j * k + p],
+            T::ZERO,
+            &|_, _| T::ZERO,
+            &|i, j| c[i + j * m],
+            (m, n),
+        );
+    }
+    for n in [1, 4, 5, 7, 22, 23] {
+        case::<f32>(16, n, 37, n as u64);
+        case::<f64>(8, n, 37, n as u64);
+        case::<f32>(33, n, 64, 100 + n as u64);
+    }
+}
+
 /// Naive reference for a contraction: loops over every label.
 fn naive_contraction(
     spec: &Contraction,
