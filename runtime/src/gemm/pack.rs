@@ -285,25 +285,6 @@ unsafe fn pack_one<T: GemmScalar>(
     ks: Axis<'_>,
 ) {
     match (rows, ks) {
-        (Axis::Strided(1), Axis::Strided(sk))
-            if cnt == w && matches!(w, 4 | 6 | 8 | 12 | 16 | 32) =>
-        {
-            // Rows contiguous, a whole panel of one of the kernels' widths:
-            // a fixed-size copy per K step (vector moves, where a copy of
-            // `w` elements known only at run time is a `memcpy` call).
-            // SAFETY: forwarded contract.
-            unsafe {
-                match w {
-                    4 => copy_steps::<T, 4>(dst, src, sk, kb),
-                    6 => copy_steps::<T, 6>(dst, src, sk, kb),
-                    8 => copy_steps::<T, 8>(dst, src, sk, kb),
-                    12 => copy_steps::<T, 12>(dst, src, sk, kb),
-                    16 => copy_steps::<T, 16>(dst, src, sk, kb),
-                    32 => copy_steps::<T, 32>(dst, src, sk, kb),
-                    _ => unreachable!("the widths the guard admits"),
-                }
-            }
-        }
         (Axis::Strided(1), Axis::Strided(sk)) => {
             // Rows contiguous: each K step is one contiguous copy of cnt rows.
             for p in 0..kb {
@@ -341,22 +322,6 @@ unsafe fn pack_one<T: GemmScalar>(
                 }
             }
             zero_tail(dst, w, cnt, kb);
-        }
-    }
-}
-
-/// `dst[p·W .. p·W + W] = src[p·sk ..][..W]` for every K step `p < kb`.
-///
-/// # Safety
-/// `W` contiguous elements at `src + p·sk` readable and `kb · W` at `dst`
-/// writable.
-#[inline(always)]
-unsafe fn copy_steps<T: Copy, const W: usize>(dst: *mut T, src: *const T, sk: isize, kb: usize) {
-    for p in 0..kb {
-        // SAFETY: per the contract; the reads are unaligned by design.
-        unsafe {
-            let row = std::ptr::read_unaligned(src.offset(p as isize * sk) as *const [T; W]);
-            std::ptr::write_unaligned(dst.add(p * W) as *mut [T; W], row);
         }
     }
 }
