@@ -78,7 +78,7 @@ pub(crate) unsafe fn pack_panels<T: GemmScalar>(
     ks: Axis<'_>,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { pack_dispatch::<T, false>(dst, w, src, len, rows, kb, ks) }
+    unsafe { pack_dispatch::<T, PORTABLE>(dst, w, src, len, rows, kb, ks) }
 }
 
 /// [`pack_panels`] compiled for AVX2, so the copies and block transposes
@@ -98,7 +98,7 @@ pub(crate) unsafe fn pack_panels_avx2<T: GemmScalar>(
     ks: Axis<'_>,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { pack_dispatch::<T, false>(dst, w, src, len, rows, kb, ks) }
+    unsafe { pack_dispatch::<T, AVX2>(dst, w, src, len, rows, kb, ks) }
 }
 
 /// [`pack_panels`] compiled for AVX-512.
@@ -117,17 +117,25 @@ pub(crate) unsafe fn pack_panels_avx512<T: GemmScalar>(
     ks: Axis<'_>,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { pack_dispatch::<T, true>(dst, w, src, len, rows, kb, ks) }
+    unsafe { pack_dispatch::<T, AVX512>(dst, w, src, len, rows, kb, ks) }
 }
 
+/// The instruction set a `pack_panels*` variant is compiled for, as a const
+/// parameter of the shared body: it decides which register transposes pack
+/// K-contiguous operands.
+const PORTABLE: u8 = 0;
+const AVX2: u8 = 1;
+const AVX512: u8 = 2;
+
 /// The body of every `pack_panels*` variant (inlined into each, so it is
-/// compiled for that variant's instruction set). `X512`: the caller runs
-/// with AVX-512, so transposed operands use the register transposes.
+/// compiled for that variant's instruction set). `ISA` is the variant's
+/// level: [`AVX2`] and [`AVX512`] pack transposed operands with register
+/// transposes.
 ///
 /// # Safety
-/// As [`pack_panels`], and `X512` only on a CPU with AVX-512F.
+/// As [`pack_panels`], and `ISA` only on a CPU with that instruction set.
 #[inline(always)]
-unsafe fn pack_dispatch<T: GemmScalar, const X512: bool>(
+unsafe fn pack_dispatch<T: GemmScalar, const ISA: u8>(
     dst: *mut T,
     w: usize,
     src: *const T,
@@ -141,12 +149,12 @@ unsafe fn pack_dispatch<T: GemmScalar, const X512: bool>(
     // SAFETY (all arms): forwarded contract, with W == w.
     unsafe {
         match w {
-            4 => pack_width::<T, 4, X512>(dst, src, len, rows, kb, ks),
-            6 => pack_width::<T, 6, X512>(dst, src, len, rows, kb, ks),
-            8 => pack_width::<T, 8, X512>(dst, src, len, rows, kb, ks),
-            12 => pack_width::<T, 12, X512>(dst, src, len, rows, kb, ks),
-            16 => pack_width::<T, 16, X512>(dst, src, len, rows, kb, ks),
-            32 => pack_width::<T, 32, X512>(dst, src, len, rows, kb, ks),
+            4 => pack_width::<T, 4, ISA>(dst, src, len, rows, kb, ks),
+            6 => pack_width::<T, 6, ISA>(dst, src, len, rows, kb, ks),
+            8 => pack_width::<T, 8, ISA>(dst, src, len, rows, kb, ks),
+            12 => pack_width::<T, 12, ISA>(dst, src, len, rows, kb, ks),
+            16 => pack_width::<T, 16, ISA>(dst, src, len, rows, kb, ks),
+            32 => pack_width::<T, 32, ISA>(dst, src, len, rows, kb, ks),
             _ => pack_any(dst, w, src, len, rows, kb, ks),
         }
     }
@@ -157,7 +165,7 @@ unsafe fn pack_dispatch<T: GemmScalar, const X512: bool>(
 /// # Safety
 /// As [`pack_panels`] with `w = W`.
 #[inline(always)]
-unsafe fn pack_width<T: GemmScalar, const W: usize, const X512: bool>(
+unsafe fn pack_width<T: GemmScalar, const W: usize, const ISA: u8>(
     dst: *mut T,
     src: *const T,
     len: usize,
@@ -197,18 +205,19 @@ unsafe fn pack_width<T: GemmScalar, const W: usize, const X512: bool>(
     } else if let (Axis::Strided(sr), Axis::Strided(1)) = (rows, ks) {
         // K contiguous (a transposed operand): with AVX-512, K steps in
         // whole blocks of 16 (f32) or 8 (f64) go through register transposes
-        // of up to 16 or 8 rows; the rest reads W rows side by side, one
-        // W-wide group per K step.
+        // of up to 16 or 8 rows; with AVX2, blocks of 8 × 8 (f32) or 4 × 4
+        // (f64) when W is a multiple of the block. The rest reads W rows
+        // side by side, one W-wide group per K step.
         for q in 0..full {
             // SAFETY: rows q·W.. q·W + W < len are valid; panel q in dst.
             let (s, d) = unsafe { (src.offset((q * W) as isize * sr), dst.add(q * kb * W)) };
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: X512 promises AVX-512F; rows < W and K steps < kb of
-            // this panel are valid.
-            let kdone = if X512 {
-                unsafe { x86::transpose_blocks::<T, W>(s, sr, d, kb) }
-            } else {
-                0
+            // SAFETY: ISA promises the instruction set of the transpose it
+            // selects; rows < W and K steps < kb of this panel are valid.
+            let kdone = match ISA {
+                AVX512 => unsafe { x86::transpose_blocks::<T, W>(s, sr, d, kb) },
+                AVX2 => unsafe { x86::transpose_blocks_avx2::<T, W>(s, sr, d, kb) },
+                _ => 0,
             };
             #[cfg(not(target_arch = "x86_64"))]
             let kdone = 0;
@@ -339,7 +348,8 @@ fn zero_tail<T: GemmScalar>(dst: *mut T, w: usize, cnt: usize, kb: usize) {
     }
 }
 
-/// Register transposes for packing K-contiguous operands with AVX-512.
+/// Register transposes for packing K-contiguous operands with AVX-512 and
+/// AVX2.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     // The AVX-512 intrinsics need Rust 1.89 (see kernel_avx512.rs).
@@ -408,6 +418,133 @@ mod x86 {
                 kdone
             }
             _ => 0,
+        }
+    }
+
+    /// [`transpose_blocks`] with AVX2: whole 8 × 8 (f32) or 4 × 4 (f64)
+    /// blocks, when `W` is a multiple of the block height (otherwise, and for
+    /// integer types, nothing is done and 0 returned).
+    ///
+    /// # Safety
+    /// The CPU supports AVX2; rows `< W` and K steps `< kb` at `s` are
+    /// readable; `d` holds `kb · W` elements.
+    #[inline(always)]
+    pub(super) unsafe fn transpose_blocks_avx2<T: GemmScalar, const W: usize>(
+        s: *const T,
+        sr: isize,
+        d: *mut T,
+        kb: usize,
+    ) -> usize {
+        match T::DTYPE {
+            DType::F32 if W % 8 == 0 => {
+                let (s, d) = (s as *const f32, d as *mut f32);
+                let kdone = kb / 8 * 8;
+                for p0 in (0..kdone).step_by(8) {
+                    for r0 in (0..W).step_by(8) {
+                        // SAFETY: T is f32; rows r0..r0 + 8 ≤ W and K steps
+                        // p0..p0 + 8 ≤ kb; the destination block is inside d.
+                        unsafe {
+                            t8x8_f32_avx2(
+                                s.offset(r0 as isize * sr).add(p0),
+                                sr,
+                                d.add(p0 * W + r0),
+                                W,
+                            )
+                        };
+                    }
+                }
+                kdone
+            }
+            DType::F64 if W % 4 == 0 => {
+                let (s, d) = (s as *const f64, d as *mut f64);
+                let kdone = kb / 4 * 4;
+                for p0 in (0..kdone).step_by(4) {
+                    for r0 in (0..W).step_by(4) {
+                        // SAFETY: as above, for f64 and 4 × 4 blocks.
+                        unsafe {
+                            t4x4_f64_avx2(
+                                s.offset(r0 as isize * sr).add(p0),
+                                sr,
+                                d.add(p0 * W + r0),
+                                W,
+                            )
+                        };
+                    }
+                }
+                kdone
+            }
+            _ => 0,
+        }
+    }
+
+    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 8`.
+    ///
+    /// # Safety
+    /// AVX2; 8 rows of 8 readable floats at `s`, `sr` apart; 8 rows of 8
+    /// writable floats at `d`, `ld` apart.
+    #[target_feature(enable = "avx2")]
+    unsafe fn t8x8_f32_avx2(s: *const f32, sr: isize, d: *mut f32, ld: usize) {
+        // SAFETY: row i < 8 holds 8 readable floats.
+        let r: [__m256; 8] =
+            std::array::from_fn(|i| unsafe { _mm256_loadu_ps(s.offset(i as isize * sr)) });
+        // t[2j], t[2j + 1], per 128-bit lane h: rows 2j, 2j + 1 interleaved
+        // at K steps 4h, 4h + 1 and 4h + 2, 4h + 3.
+        let t: [__m256; 8] = std::array::from_fn(|i| {
+            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_ps(a, b)
+            } else {
+                _mm256_unpackhi_ps(a, b)
+            }
+        });
+        // u[4g + m], lane h: rows 4g..4g + 4 at K step 4h + m.
+        let u: [__m256; 8] = std::array::from_fn(|i| {
+            let (g, m) = (i / 4, i % 4);
+            let (a, b) = (t[4 * g + m / 2], t[4 * g + 2 + m / 2]);
+            if m % 2 == 0 {
+                _mm256_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm256_shuffle_ps::<0xEE>(a, b)
+            }
+        });
+        for m in 0..4 {
+            let lo = _mm256_permute2f128_ps::<0x20>(u[m], u[4 + m]);
+            let hi = _mm256_permute2f128_ps::<0x31>(u[m], u[4 + m]);
+            // SAFETY: K steps m and 4 + m < 8 are rows of d, 8 floats each.
+            unsafe {
+                _mm256_storeu_ps(d.add(m * ld), lo);
+                _mm256_storeu_ps(d.add((4 + m) * ld), hi);
+            }
+        }
+    }
+
+    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 4`.
+    ///
+    /// # Safety
+    /// AVX2; 4 rows of 4 readable doubles at `s`, `sr` apart; 4 rows of 4
+    /// writable doubles at `d`, `ld` apart.
+    #[target_feature(enable = "avx2")]
+    unsafe fn t4x4_f64_avx2(s: *const f64, sr: isize, d: *mut f64, ld: usize) {
+        // SAFETY: row i < 4 holds 4 readable doubles.
+        let r: [__m256d; 4] =
+            std::array::from_fn(|i| unsafe { _mm256_loadu_pd(s.offset(i as isize * sr)) });
+        // t[2j + m], lane h: rows 2j, 2j + 1 at K step 2h + m.
+        let t: [__m256d; 4] = std::array::from_fn(|i| {
+            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_pd(a, b)
+            } else {
+                _mm256_unpackhi_pd(a, b)
+            }
+        });
+        for m in 0..2 {
+            let lo = _mm256_permute2f128_pd::<0x20>(t[m], t[2 + m]);
+            let hi = _mm256_permute2f128_pd::<0x31>(t[m], t[2 + m]);
+            // SAFETY: K steps m and 2 + m < 4 are rows of d, 4 doubles each.
+            unsafe {
+                _mm256_storeu_pd(d.add(m * ld), lo);
+                _mm256_storeu_pd(d.add((2 + m) * ld), hi);
+            }
         }
     }
 
@@ -515,36 +652,55 @@ mod x86 {
 mod tests {
     use super::*;
 
-    /// The AVX-512 variant (register transposes for K-contiguous operands)
-    /// must produce exactly the portable layout, for f32 and f64, widths
-    /// with and without block transposes, and ragged K and row counts.
+    /// The AVX2 and AVX-512 variants (register transposes for K-contiguous
+    /// operands) must produce exactly the portable layout, for f32 and f64,
+    /// widths with and without block transposes, and ragged K and row
+    /// counts.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_transposing_pack_matches_portable() {
+        if is_x86_feature_detected!("avx2") {
+            for w in [4, 6, 8, 12, 16, 32] {
+                // SAFETY (both): the CPU has AVX2, checked above.
+                unsafe { transposing_pack_matches_portable::<f32>(w, pack_panels_avx2) };
+                unsafe { transposing_pack_matches_portable::<f64>(w, pack_panels_avx2) };
+            }
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx512_transposing_pack_matches_portable() {
-        if !is_x86_feature_detected!("avx512f") {
-            return;
-        }
-        fn check<T: GemmScalar>(w: usize) {
-            let (len, kb, sr) = (2 * w + 3, 37, 41);
-            let src: Vec<T> = (0..len * sr as usize)
-                .map(|x| T::from_f64((x % 1000) as f64))
-                .collect();
-            let size = len.div_ceil(w) * w * kb;
-            let (mut want, mut got) = (vec![T::ONE; size], vec![T::ZERO; size]);
-            let (rows, ks) = (Axis::Strided(sr), Axis::Strided(1));
-            // SAFETY: rows < len at stride sr and K steps < kb ≤ sr lie in
-            // src; both outputs hold ceil(len / w)·w·kb elements; the CPU
-            // has AVX-512 (checked above).
-            unsafe {
-                pack_panels(want.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
-                pack_panels_avx512(got.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
+        if is_x86_feature_detected!("avx512f") {
+            for w in [4, 6, 8, 12, 16, 32] {
+                // SAFETY (both): the CPU has AVX-512, checked above.
+                unsafe { transposing_pack_matches_portable::<f32>(w, pack_panels_avx512) };
+                unsafe { transposing_pack_matches_portable::<f64>(w, pack_panels_avx512) };
             }
-            assert!(want == got, "{:?} w {w}", T::DTYPE);
         }
-        for w in [4, 6, 8, 12, 16, 32] {
-            check::<f32>(w);
-            check::<f64>(w);
+    }
+
+    /// Packs a K-contiguous operand of `2·w + 3` rows and 37 K steps with
+    /// `pack` and with the portable routine, and requires the same panels.
+    ///
+    /// # Safety
+    /// The CPU runs `pack`.
+    unsafe fn transposing_pack_matches_portable<T: GemmScalar>(w: usize, pack: PackFn<T>) {
+        let (len, kb, sr) = (2 * w + 3, 37, 41);
+        let src: Vec<T> = (0..len * sr as usize)
+            .map(|x| T::from_f64((x % 1000) as f64))
+            .collect();
+        let size = len.div_ceil(w) * w * kb;
+        let (mut want, mut got) = (vec![T::ONE; size], vec![T::ZERO; size]);
+        let (rows, ks) = (Axis::Strided(sr), Axis::Strided(1));
+        // SAFETY: rows < len at stride sr and K steps < kb ≤ sr lie in src;
+        // both outputs hold ceil(len / w)·w·kb elements; the caller vouches
+        // for the CPU.
+        unsafe {
+            pack_panels(want.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
+            pack(got.as_mut_ptr(), w, src.as_ptr(), len, rows, kb, ks);
         }
+        assert!(want == got, "{:?} w {w}", T::DTYPE);
     }
 
     #[test]
