@@ -7,7 +7,12 @@
 //! `MADV_HUGEPAGE`: on a kernel whose transparent huge pages are in `madvise`
 //! mode, first-touching 80 MB then costs ~40 huge-page faults instead of
 //! ~20 000 small ones (measured: 43 ms → 12 ms for a fresh 10⁷-f64 output).
-//! A fresh mapping is zero-filled by the kernel, at first touch.
+//! Mid-sized ones (128 KiB to 1 MiB) are mapped too, with ordinary pages,
+//! only so that the cache below recycles them: glibc serves 64-byte-aligned
+//! requests of that size with a fresh `mmap` on every call, and the
+//! 512 KiB intermediate of `ij,jk,kl->il` (chain3_f64) then paid 128 page
+//! faults per call, 6–8% of its time. A fresh mapping is zero-filled by the
+//! kernel, at first touch.
 //!
 //! Freed mappings are kept in a small, bounded cache and handed to the next
 //! buffer of the same size — the common "allocate an output, use it, drop
@@ -35,6 +40,11 @@ pub const ALIGN: usize = 64;
 /// longer pays hundreds of small page faults on every call.
 const HUGE_THRESHOLD: usize = 1 << 20;
 const HUGE_PAGE: usize = 2 << 20;
+/// Buffers at least this large (and below [`HUGE_THRESHOLD`]) are mapped
+/// with ordinary pages, in multiples of [`MAP_GRAIN`], and recycled by the
+/// cache: glibc's own threshold for mapping, where its recycling stops.
+const MAP_THRESHOLD: usize = 128 << 10;
+const MAP_GRAIN: usize = 64 << 10;
 
 /// Where a buffer's memory came from, so `Drop` returns it to the same place.
 enum Origin {
@@ -100,13 +110,13 @@ impl<T: Copy> RawBuffer<T> {
             };
         }
         #[cfg(unix)]
-        if bytes >= HUGE_THRESHOLD {
-            let size = round_up(bytes, HUGE_PAGE);
+        if bytes >= MAP_THRESHOLD {
+            let size = mapped_size(bytes);
             let cached = cache::take(size);
             // A recycled mapping holds old data: zero it lazily. A fresh
             // one is zero-filled by the kernel.
             let pending_zero = (zero && cached.is_some()).then(Once::new);
-            if let Some(ptr) = cached.or_else(|| map_huge(bytes)) {
+            if let Some(ptr) = cached.or_else(|| map(size)) {
                 return RawBuffer {
                     ptr: ptr.cast(),
                     len,
@@ -180,8 +190,8 @@ impl<T> RawBuffer<T> {
             once.call_once(|| {
                 let bytes = self.len * std::mem::size_of::<T>();
                 // SAFETY: a pending zero fill only exists for a mapping of
-                // `bytes` rounded up to 2 MiB, so the whole u64s covering
-                // `bytes` are inside it; nothing has read or written the
+                // `bytes` rounded up to 64 KiB or 2 MiB, so the whole u64s
+                // covering `bytes` are inside it; nothing has read or written the
                 // elements yet (every access waits on this `Once`).
                 unsafe {
                     crate::stream::fill(self.ptr.as_ptr().cast::<u64>(), bytes.div_ceil(8), 0)
@@ -214,15 +224,30 @@ fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
 }
 
-/// Maps `bytes` (rounded up to 2 MiB) of zeroed memory at a 2 MiB-aligned
-/// address and advises huge pages. `None` if the kernel refuses the mapping,
-/// in which case the caller falls back to the global allocator.
+/// The size of the mapping that holds a buffer of `bytes` (at least
+/// [`MAP_THRESHOLD`]): whole huge pages from [`HUGE_THRESHOLD`] on, whole
+/// [`MAP_GRAIN`]s below.
+fn mapped_size(bytes: usize) -> usize {
+    round_up(
+        bytes,
+        if bytes >= HUGE_THRESHOLD {
+            HUGE_PAGE
+        } else {
+            MAP_GRAIN
+        },
+    )
+}
+
+/// Maps `size` bytes (a [`mapped_size`]) of zeroed memory: at a 2 MiB-aligned
+/// address with huge-page advice when `size` is whole huge pages, page
+/// aligned otherwise. `None` if the kernel refuses the mapping, in which case
+/// the caller falls back to the global allocator.
 #[cfg(unix)]
-fn map_huge(bytes: usize) -> Option<NonNull<u8>> {
-    let size = round_up(bytes, HUGE_PAGE);
+fn map(size: usize) -> Option<NonNull<u8>> {
+    let huge = size % HUGE_PAGE == 0;
     // Over-map by one huge page so an aligned start exists inside the range,
     // then give back the unaligned head and the tail.
-    let span = size + HUGE_PAGE;
+    let span = if huge { size + HUGE_PAGE } else { size };
     // SAFETY: an anonymous private mapping with no address hint touches no
     // existing memory.
     let raw = unsafe {
@@ -237,6 +262,9 @@ fn map_huge(bytes: usize) -> Option<NonNull<u8>> {
     };
     if raw == libc::MAP_FAILED {
         return None;
+    }
+    if !huge {
+        return NonNull::new(raw.cast());
     }
     let start = raw as usize;
     let aligned = round_up(start, HUGE_PAGE);
@@ -258,7 +286,7 @@ fn map_huge(bytes: usize) -> Option<NonNull<u8>> {
     NonNull::new(aligned as *mut u8)
 }
 
-/// Freed huge-page mappings waiting to be reused, most recent last.
+/// Freed mappings waiting to be reused, most recent last.
 #[cfg(unix)]
 mod cache {
     use std::ptr::NonNull;
@@ -307,7 +335,7 @@ mod cache {
             evicted.push(Mapping(ptr, size));
         }
         for Mapping(p, n) in evicted {
-            // SAFETY: `map_huge` mapped exactly `n` bytes at `p`, and the
+            // SAFETY: `map` mapped exactly `n` bytes at `p`, and the
             // buffer that owned it is gone.
             unsafe { libc::munmap(p.as_ptr().cast(), n) };
         }
@@ -334,6 +362,24 @@ mod tests {
     fn large_buffers_are_huge_page_aligned() {
         let buf = RawBuffer::<f32>::uninit(HUGE_THRESHOLD);
         assert_eq!(buf.as_ptr() as usize % HUGE_PAGE, 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn mid_sized_buffers_are_mapped_for_the_cache_and_recycled_ones_read_as_zeros() {
+        // 512 KiB: mapped with ordinary pages, recycled by the cache.
+        let len = (512 << 10) / 8;
+        let mut first = RawBuffer::<f64>::uninit(len);
+        assert_eq!(first.as_ptr() as usize % ALIGN, 0);
+        // SAFETY: `first` holds `len` elements.
+        unsafe { std::slice::from_raw_parts_mut(first.as_mut_ptr(), len) }.fill(7.0);
+        drop(first);
+        let zeroed = RawBuffer::<f64>::zeroed(len);
+        assert!(matches!(zeroed.origin, Origin::Mapped(b) if b == 512 << 10));
+        // SAFETY: `zeroed` initialised every element.
+        assert!(unsafe { std::slice::from_raw_parts(zeroed.as_ptr(), len) }
+            .iter()
+            .all(|&x| x == 0.0));
     }
 
     #[test]
