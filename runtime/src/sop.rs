@@ -885,8 +885,13 @@ mod tests {
             }
             acc[0]
         }
+        // Magnitudes from 1e-6 to 1e6, so that any change of association
+        // changes the rounding.
         let data: Vec<f32> = (0..140_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 8) as f32 / (1 << 24) as f32 - 0.3)
+            .map(|i| {
+                let u = (i.wrapping_mul(2_654_435_761) >> 8) as f32 / (1 << 24) as f32 - 0.3;
+                u * 10f32.powi((i % 13) as i32 - 6)
+            })
             .collect();
         let ones = vec![1f32; data.len()];
         for n in [1, 31, 33, 2047, 2049, 4096, 4129, 6001, 10_007, 65_541] {

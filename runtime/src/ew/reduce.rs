@@ -133,6 +133,38 @@ fn fold_block<T: Reducible>(
     fold_lanes(acc, op)
 }
 
+/// [`fold_block`] of two blocks of `n` elements each, starting at `a` and
+/// `b`: the same operations on each as two separate calls, with the two
+/// blocks read side by side (two streams from memory).
+#[inline(always)]
+fn fold_block_pair<T: Reducible>(
+    a: usize,
+    b: usize,
+    n: usize,
+    identity: T,
+    op: impl Fn(T, T) -> T + Copy,
+    f: &mut impl FnMut(usize) -> T,
+) -> (T, T) {
+    let (mut acc_a, mut acc_b) = ([identity; LANES], [identity; LANES]);
+    let mut j = 0;
+    while j + LANES <= n {
+        for (l, x) in acc_a.iter_mut().enumerate() {
+            *x = op(*x, f(a + j + l));
+        }
+        for (l, x) in acc_b.iter_mut().enumerate() {
+            *x = op(*x, f(b + j + l));
+        }
+        j += LANES;
+    }
+    for (l, x) in acc_a.iter_mut().enumerate().take(n - j) {
+        *x = op(*x, f(a + j + l));
+    }
+    for (l, x) in acc_b.iter_mut().enumerate().take(n - j) {
+        *x = op(*x, f(b + j + l));
+    }
+    (fold_lanes(acc_a, op), fold_lanes(acc_b, op))
+}
+
 /// Folds the accumulators pairwise. Never inlined: inlined, its
 /// lane-pairing tree led LLVM to run the whole block loop on 128-bit halves
 /// of the accumulators. It runs once per block.
@@ -180,6 +212,19 @@ impl<T: Reducible> Pairwise<T> {
         }
     }
 
+    /// A sum whose first `blocks` blocks (a power of two) add up to
+    /// `group`: the state after pushing them one by one, which merges them
+    /// into one perfect pairwise tree.
+    #[inline(always)]
+    fn of_group(group: T, blocks: u64) -> Self {
+        debug_assert!(blocks.is_power_of_two());
+        let mut p = Self::new();
+        p.stack[0] = MaybeUninit::new(group);
+        p.depth = 1;
+        p.count = blocks;
+        p
+    }
+
     /// Adds the sum of the next block.
     #[inline(always)]
     pub fn push(&mut self, block_sum: T) {
@@ -209,10 +254,41 @@ impl<T: Reducible> Pairwise<T> {
 }
 
 /// `f(0) + f(1) + ... + f(len - 1)`, pairwise over blocks of 128.
+///
+/// The pairwise tree over the first 2^k blocks (the largest power of two
+/// there are) is perfect, so its two halves can be summed independently:
+/// they are read side by side, two streams from memory instead of one,
+/// with the same result to the bit. On the project's machine (Zen 3) a
+/// 4096² row sum takes about 0.8× the time of a single stream.
 #[inline(always)]
 pub fn sum<T: Reducible>(len: usize, mut f: impl FnMut(usize) -> T) -> T {
-    let mut acc = Pairwise::new();
-    let mut start = 0usize;
+    let blocks = len.div_ceil(BLOCK);
+    let (mut acc, mut start) = if blocks >= 4 {
+        let group = 1usize << (usize::BITS - 1 - blocks.leading_zeros());
+        let half = group / 2 * BLOCK;
+        let (mut lo, mut hi) = (Pairwise::new(), Pairwise::new());
+        let mut at = 0usize;
+        while at < half {
+            // Only the group's very last block can be short.
+            let (a, b) = match len - half - at {
+                rest if rest < BLOCK => (
+                    fold_block(at, BLOCK, T::ZERO, T::add, &mut f),
+                    fold_block(half + at, rest, T::ZERO, T::add, &mut f),
+                ),
+                _ => fold_block_pair(at, half + at, BLOCK, T::ZERO, T::add, &mut f),
+            };
+            lo.push(a);
+            hi.push(b);
+            at += BLOCK;
+        }
+        let group_sum = lo.total().add(hi.total());
+        (
+            Pairwise::of_group(group_sum, group as u64),
+            (2 * half).min(len),
+        )
+    } else {
+        (Pairwise::new(), 0)
+    };
     while start < len {
         let n = BLOCK.min(len - start);
         acc.push(fold_block(start, n, T::ZERO, T::add, &mut f));
@@ -252,6 +328,28 @@ mod tests {
                 sum(len, |i| i as i64),
                 (len * len.saturating_sub(1) / 2) as i64
             );
+        }
+    }
+
+    /// Summing the halves of the leading power-of-two group side by side
+    /// must give exactly the bits of pushing every block in order.
+    #[test]
+    fn side_by_side_halves_give_the_block_pairwise_bits() {
+        // Magnitudes from 1e-6 to 1e6, so that any change of association
+        // changes the rounding.
+        let data: Vec<f32> = (0..40_000u32)
+            .map(|i| {
+                let u = (i.wrapping_mul(2_654_435_761) >> 8) as f32 / (1 << 24) as f32 - 0.3;
+                u * 10f32.powi((i % 13) as i32 - 6)
+            })
+            .collect();
+        for len in [0, 1, 511, 512, 513, 1000, 4096, 4097, 2560, 6000, 40_000] {
+            let mut one_by_one = Pairwise::new();
+            for start in (0..len).step_by(BLOCK) {
+                let n = BLOCK.min(len - start);
+                one_by_one.push(fold_block(start, n, 0.0, f32::add, &mut |i| data[i]));
+            }
+            assert_eq!(sum(len, |i| data[i]), one_by_one.total(), "{len}");
         }
     }
 
