@@ -19,6 +19,21 @@ fn softmax(x: ArrayView<f32>) -> Array<f32> {
     e / sum_keepdims(e, -1)
 }
 
+/// Prints one line of the tour. A closed stdout (`einkern demo | head`)
+/// ends the tour quietly, as SIGPIPE ends other command-line tools; any
+/// other write error is returned.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(Error::io(None, e));
+        }
+    }};
+}
+
 /// Median wall time of `reps` calls, in milliseconds.
 fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
     std::hint::black_box(f());
@@ -34,21 +49,21 @@ fn time_ms<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
 }
 
 pub fn run() -> Result<(), Error> {
-    println!("einkern demo — the strided-array runtime, einsum! and #[kernel]\n");
+    say!("einkern demo — the strided-array runtime, einsum! and #[kernel]\n");
 
-    println!("== Arrays print like NumPy");
+    say!("== Arrays print like NumPy");
     let a = Array::from_fn(&[3, 4], |i| (i[0] * 4 + i[1]) as f64 / 2.0);
-    println!("a = Array::from_fn(&[3, 4], ..)\n{a}\n");
+    say!("a = Array::from_fn(&[3, 4], ..)\n{a}\n");
 
-    println!("== Views share memory: slicing, transposes, broadcasting, windows");
+    say!("== Views share memory: slicing, transposes, broadcasting, windows");
     let rev = a.slice(s![..;-1, 1..;2])?;
-    println!(
+    say!(
         "a[::-1, 1::2]  shape {:?} strides {:?}\n{rev}",
         rev.shape(),
         rev.strides()
     );
     let t = a.t();
-    println!(
+    say!(
         "a.T            shape {:?} strides {:?}, C-contiguous: {}",
         t.shape(),
         t.strides(),
@@ -56,16 +71,16 @@ pub fn run() -> Result<(), Error> {
     );
     let col = a.slice(s![.., 0, NewAxis])?;
     let b = col.broadcast_to(&[3, 5])?;
-    println!(
+    say!(
         "a[:, 0, None] broadcast to {:?}, strides {:?}\n{b}",
         b.shape(),
         b.strides()
     );
     let x = Array::from_fn(&[8], |i| i[0] as i64);
     let w = x.sliding_window(&[3])?;
-    println!("sliding_window(arange(8), 3) shape {:?}\n{w}\n", w.shape());
+    say!("sliding_window(arange(8), 3) shape {:?}\n{w}\n", w.shape());
 
-    println!("== Layout changes are cache-blocked");
+    say!("== Layout changes are cache-blocked");
     let n = 4096;
     let m = random::uniform::<f64>(&[n, n], 0.0, 1.0, 1)?;
     let blocked = time_ms(3, || m.t().to_owned());
@@ -79,15 +94,15 @@ pub fn run() -> Result<(), Error> {
         }
         out
     });
-    println!("transpose {n}x{n} f64 into a fresh C-order array: {blocked:.1} ms (row-by-row loop: {naive:.1} ms)");
+    say!("transpose {n}x{n} f64 into a fresh C-order array: {blocked:.1} ms (row-by-row loop: {naive:.1} ms)");
     let f = m.to_order(Order::F);
-    println!(
+    say!(
         "to_order(F): F-contiguous {}, same values {}\n",
         f.is_f_contiguous(),
         f == m
     );
 
-    println!("== Fresh outputs are cheap (huge-page advice)");
+    say!("== Fresh outputs are cheap (huge-page advice)");
     let len = 10_000_000;
     let fresh = time_ms(5, || {
         let mut z = Array::<f64>::zeros(&[len]);
@@ -96,12 +111,12 @@ pub fn run() -> Result<(), Error> {
     });
     let mut pre = Array::<f64>::zeros(&[len]);
     let reuse = time_ms(5, || pre.fill(1.0));
-    println!(
+    say!(
         "fill 10^7 f64: fresh array {fresh:.1} ms, preallocated {reuse:.1} ms ({:.2}x)\n",
         fresh / reuse
     );
 
-    println!("== #[kernel]: fused elementwise expressions and reductions");
+    say!("== #[kernel]: fused elementwise expressions and reductions");
     let (ga, gb) = (
         random::uniform::<f64>(&[len], 0.0, 1.0, 2)?,
         random::uniform::<f64>(&[len], 0.0, 1.0, 3)?,
@@ -117,29 +132,29 @@ pub fn run() -> Result<(), Error> {
         let e: Vec<f64> = sq.iter().map(|x| x.exp()).collect();
         e.iter().zip(b).map(|(e, b)| e * b).collect::<Vec<f64>>()
     });
-    println!("exp(-a*a/2)*b on 10^7 f64: #[kernel] {fused:.1} ms, step by step with temporaries {unfused:.1} ms");
+    say!("exp(-a*a/2)*b on 10^7 f64: #[kernel] {fused:.1} ms, step by step with temporaries {unfused:.1} ms");
     let logits = Array::from_fn(&[2, 3], |i| (i[0] * 3 + i[1]) as f32);
-    println!(
+    say!(
         "softmax over rows of\n{logits}\n=\n{}\n",
         softmax(logits.view())
     );
 
     einsum_section()?;
 
-    println!("== .npy files round-trip with NumPy");
+    say!("== .npy files round-trip with NumPy");
     let dir = std::env::temp_dir().join(format!("einkern-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(Some(&dir), e))?;
     let path = dir.join("a.npy");
     a.to_order(Order::F).write_npy(&path)?;
     let back = Array::<f64>::read_npy(&path)?;
-    println!(
+    say!(
         "wrote {} (Fortran order) and read it back: equal {}",
         path.display(),
         back == a
     );
     match Array::<i32>::read_npy(&path) {
-        Err(e) => println!("reading it as int32 fails cleanly: {e}"),
-        Ok(_) => println!("unexpectedly read float64 data as int32"),
+        Err(e) => say!("reading it as int32 fails cleanly: {e}"),
+        Ok(_) => say!("unexpectedly read float64 data as int32"),
     }
     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(Some(&dir), e))?;
     Ok(())
@@ -148,7 +163,7 @@ pub fn run() -> Result<(), Error> {
 /// `einsum!`: subscripts parsed at compile time, GEMM-shaped contractions on
 /// packed AVX2/AVX-512 micro-kernels, whatever the operands' layouts.
 fn einsum_section() -> Result<(), Error> {
-    println!("== einsum! plans at compile time and runs on packed GEMM kernels");
+    say!("== einsum! plans at compile time and runs on packed GEMM kernels");
     let n = 512;
     let a = random::uniform::<f64>(&[n, n], -1.0, 1.0, 2)?;
     let b = random::uniform::<f64>(&[n, n], -1.0, 1.0, 3)?;
@@ -170,20 +185,20 @@ fn einsum_section() -> Result<(), Error> {
         c
     });
     let gflops = 2.0 * (n * n * n) as f64 / fast / 1e6;
-    println!("einsum!(\"ij,jk->ik\") {n}x{n} f64: {fast:.2} ms ({gflops:.0} GFLOP/s); i-k-j loop: {naive:.1} ms");
+    say!("einsum!(\"ij,jk->ik\") {n}x{n} f64: {fast:.2} ms ({gflops:.0} GFLOP/s); i-k-j loop: {naive:.1} ms");
     let bt = b.t();
     let transposed = time_ms(5, || einsum!("ij,jk->ik", &a, bt.clone()));
-    println!("  with B transposed (read through its strides, no copy): {transposed:.2} ms");
+    say!("  with B transposed (read through its strides, no copy): {transposed:.2} ms");
     let q = random::uniform::<f32>(&[4, 8, 128, 64], -1.0, 1.0, 4)?;
     let k = random::uniform::<f32>(&[4, 8, 128, 64], -1.0, 1.0, 5)?;
     let scores = time_ms(5, || einsum!("bhqd,bhkd->bhqk", &q, &k));
-    println!("attention scores bhqd,bhkd->bhqk 4x8x128x64 f32: {scores:.2} ms");
+    say!("attention scores bhqd,bhkd->bhqk 4x8x128x64 f32: {scores:.2} ms");
     let trace = einsum!("ii->", &a);
-    println!("trace ii-> = {:.4}", trace.to_vec()[0]);
+    say!("trace ii-> = {:.4}", trace.to_vec()[0]);
     let c = random::uniform::<f64>(&[300, 7], -1.0, 1.0, 6)?;
     match try_einsum!("ij,jk->ik", &a, &c) {
-        Err(e) => println!("a shape mismatch is an Err: {e}\n"),
-        Ok(_) => println!("unexpectedly multiplied mismatched shapes\n"),
+        Err(e) => say!("a shape mismatch is an Err: {e}\n"),
+        Ok(_) => say!("unexpectedly multiplied mismatched shapes\n"),
     }
     Ok(())
 }

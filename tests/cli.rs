@@ -28,6 +28,31 @@ fn unknown_commands_and_no_command_are_usage_errors() {
     assert_eq!(einkern(&[]).status.code(), Some(2));
 }
 
+/// `einkern demo | head`: once the reader is gone, the tour stops quietly
+/// with success instead of panicking on the failed write.
+#[test]
+fn demo_into_a_closed_pipe_exits_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_einkern"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the einkern binary runs");
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().expect("piped");
+    stdout.read_exact(&mut first).expect("the demo prints");
+    drop(stdout);
+    let out = child.wait_with_output().expect("the demo ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.is_empty(),
+        "{:?}: {err}",
+        out.status
+    );
+}
+
 #[test]
 fn demo_runs_every_section() {
     let out = einkern(&["demo"]);
