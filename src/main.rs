@@ -4,6 +4,7 @@
 //! `einkern einsum` and `einkern eval` run einsums and expressions on `.npy`
 //! files through the run-time compiler.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 mod cli;
@@ -26,27 +27,40 @@ fn main() -> ExitCode {
         Some("einsum") => cli::einsum(&args[1..]),
         Some("eval") => cli::eval(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            say(&mut std::io::stdout(), format_args!("{USAGE}"));
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("einkern: unknown command '{other}'\n\n{USAGE}");
+            say(
+                &mut std::io::stderr(),
+                format_args!("einkern: unknown command '{other}'\n\n{USAGE}"),
+            );
             return ExitCode::from(2);
         }
         None => {
-            eprintln!("{USAGE}");
+            say(&mut std::io::stderr(), format_args!("{USAGE}"));
             return ExitCode::from(2);
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(cli::Failure::Usage(msg)) => {
-            eprintln!("einkern: {msg}\n\n{USAGE}");
+            say(
+                &mut std::io::stderr(),
+                format_args!("einkern: {msg}\n\n{USAGE}"),
+            );
             ExitCode::from(2)
         }
         Err(cli::Failure::Run(e)) => {
-            eprintln!("einkern: {e}");
+            say(&mut std::io::stderr(), format_args!("einkern: {e}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a message line. If the stream is closed (`einkern … 2>&1 | head`)
+/// the message has nowhere to go and is dropped: the exit code still tells
+/// the outcome, and a failed write must not turn into a panic.
+fn say(stream: &mut impl Write, message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(stream, "{message}");
 }

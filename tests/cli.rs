@@ -53,6 +53,21 @@ fn demo_into_a_closed_pipe_exits_quietly() {
     );
 }
 
+/// An error reported into an already closed stderr keeps its exit code:
+/// the failed write is not a panic (exit 101).
+#[test]
+fn errors_into_a_closed_stderr_keep_their_exit_code() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_einkern"))
+        .arg("frobnicate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the einkern binary runs");
+    drop(child.stderr.take());
+    assert_eq!(child.wait().expect("it ends").code(), Some(2));
+}
+
 #[test]
 fn demo_runs_every_section() {
     let out = einkern(&["demo"]);
