@@ -149,14 +149,17 @@ unsafe fn transpose_8byte_avx2(
     }
 }
 
-/// One 4×4 tile of 64-bit elements at source row `r`, column `c`.
+/// One 4×4 tile of 64-bit elements at source row `r`, column `c`:
+/// `dst[(c + j)·dr + r + i] = src[(r + i)·sr + c + j]` for `i, j < 4` (also
+/// the GEMM's packing of K-contiguous f64 operands).
 ///
 /// # Safety
-/// The tile must lie inside the block of [`transpose_block`]; AVX2 present.
+/// The tile must lie inside the block of [`transpose_block`] (readable
+/// source rows, writable destination rows); AVX2 present.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn tile4x4<const STREAM: bool>(
+pub(crate) unsafe fn tile4x4<const STREAM: bool>(
     src: *const f64,
     sr: isize,
     dst: *mut f64,
@@ -231,14 +234,15 @@ unsafe fn transpose_4byte_avx2(
     }
 }
 
-/// One 8×8 tile of 32-bit elements at source row `r`, column `c`.
+/// One 8×8 tile of 32-bit elements at source row `r`, column `c` (as
+/// [`tile4x4`], for `i, j < 8`).
 ///
 /// # Safety
-/// The tile must lie inside the block of [`transpose_block`]; AVX2 present.
+/// As [`tile4x4`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn tile8x8<const STREAM: bool>(
+pub(crate) unsafe fn tile8x8<const STREAM: bool>(
     src: *const f32,
     sr: isize,
     dst: *mut f32,

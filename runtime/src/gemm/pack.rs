@@ -358,6 +358,7 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::super::GemmScalar;
+    use crate::transpose::{tile4x4, tile8x8};
     use crate::DType;
 
     /// Transposes the leading whole blocks of K steps of one `W`-row panel
@@ -442,15 +443,9 @@ mod x86 {
                 for p0 in (0..kdone).step_by(8) {
                     for r0 in (0..W).step_by(8) {
                         // SAFETY: T is f32; rows r0..r0 + 8 ≤ W and K steps
-                        // p0..p0 + 8 ≤ kb; the destination block is inside d.
-                        unsafe {
-                            t8x8_f32_avx2(
-                                s.offset(r0 as isize * sr).add(p0),
-                                sr,
-                                d.add(p0 * W + r0),
-                                W,
-                            )
-                        };
+                        // p0..p0 + 8 ≤ kb are readable; the destination
+                        // block (K steps p0.., rows r0.., W apart) is in d.
+                        unsafe { tile8x8::<false>(s, sr, d, W as isize, r0, p0) };
                     }
                 }
                 kdone
@@ -461,90 +456,12 @@ mod x86 {
                 for p0 in (0..kdone).step_by(4) {
                     for r0 in (0..W).step_by(4) {
                         // SAFETY: as above, for f64 and 4 × 4 blocks.
-                        unsafe {
-                            t4x4_f64_avx2(
-                                s.offset(r0 as isize * sr).add(p0),
-                                sr,
-                                d.add(p0 * W + r0),
-                                W,
-                            )
-                        };
+                        unsafe { tile4x4::<false>(s, sr, d, W as isize, r0, p0) };
                     }
                 }
                 kdone
             }
             _ => 0,
-        }
-    }
-
-    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 8`.
-    ///
-    /// # Safety
-    /// AVX2; 8 rows of 8 readable floats at `s`, `sr` apart; 8 rows of 8
-    /// writable floats at `d`, `ld` apart.
-    #[target_feature(enable = "avx2")]
-    unsafe fn t8x8_f32_avx2(s: *const f32, sr: isize, d: *mut f32, ld: usize) {
-        // SAFETY: row i < 8 holds 8 readable floats.
-        let r: [__m256; 8] =
-            std::array::from_fn(|i| unsafe { _mm256_loadu_ps(s.offset(i as isize * sr)) });
-        // t[2j], t[2j + 1], per 128-bit lane h: rows 2j, 2j + 1 interleaved
-        // at K steps 4h, 4h + 1 and 4h + 2, 4h + 3.
-        let t: [__m256; 8] = std::array::from_fn(|i| {
-            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
-            if i % 2 == 0 {
-                _mm256_unpacklo_ps(a, b)
-            } else {
-                _mm256_unpackhi_ps(a, b)
-            }
-        });
-        // u[4g + m], lane h: rows 4g..4g + 4 at K step 4h + m.
-        let u: [__m256; 8] = std::array::from_fn(|i| {
-            let (g, m) = (i / 4, i % 4);
-            let (a, b) = (t[4 * g + m / 2], t[4 * g + 2 + m / 2]);
-            if m % 2 == 0 {
-                _mm256_shuffle_ps::<0x44>(a, b)
-            } else {
-                _mm256_shuffle_ps::<0xEE>(a, b)
-            }
-        });
-        for m in 0..4 {
-            let lo = _mm256_permute2f128_ps::<0x20>(u[m], u[4 + m]);
-            let hi = _mm256_permute2f128_ps::<0x31>(u[m], u[4 + m]);
-            // SAFETY: K steps m and 4 + m < 8 are rows of d, 8 floats each.
-            unsafe {
-                _mm256_storeu_ps(d.add(m * ld), lo);
-                _mm256_storeu_ps(d.add((4 + m) * ld), hi);
-            }
-        }
-    }
-
-    /// `d[k·ld + r] = s[r·sr + k]` for `r, k < 4`.
-    ///
-    /// # Safety
-    /// AVX2; 4 rows of 4 readable doubles at `s`, `sr` apart; 4 rows of 4
-    /// writable doubles at `d`, `ld` apart.
-    #[target_feature(enable = "avx2")]
-    unsafe fn t4x4_f64_avx2(s: *const f64, sr: isize, d: *mut f64, ld: usize) {
-        // SAFETY: row i < 4 holds 4 readable doubles.
-        let r: [__m256d; 4] =
-            std::array::from_fn(|i| unsafe { _mm256_loadu_pd(s.offset(i as isize * sr)) });
-        // t[2j + m], lane h: rows 2j, 2j + 1 at K step 2h + m.
-        let t: [__m256d; 4] = std::array::from_fn(|i| {
-            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
-            if i % 2 == 0 {
-                _mm256_unpacklo_pd(a, b)
-            } else {
-                _mm256_unpackhi_pd(a, b)
-            }
-        });
-        for m in 0..2 {
-            let lo = _mm256_permute2f128_pd::<0x20>(t[m], t[2 + m]);
-            let hi = _mm256_permute2f128_pd::<0x31>(t[m], t[2 + m]);
-            // SAFETY: K steps m and 2 + m < 4 are rows of d, 4 doubles each.
-            unsafe {
-                _mm256_storeu_pd(d.add(m * ld), lo);
-                _mm256_storeu_pd(d.add((2 + m) * ld), hi);
-            }
         }
     }
 
