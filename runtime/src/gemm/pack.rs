@@ -436,31 +436,28 @@ mod x86 {
         d: *mut T,
         kb: usize,
     ) -> usize {
+        /// Calls `tile(p0, r0)` for every `b × b` block of whole K steps of
+        /// a `W`-row panel and returns how many K steps that covers.
+        #[inline(always)]
+        fn blocks<const W: usize>(kb: usize, b: usize, tile: impl Fn(usize, usize)) -> usize {
+            let kdone = kb / b * b;
+            for p0 in (0..kdone).step_by(b) {
+                for r0 in (0..W).step_by(b) {
+                    tile(p0, r0);
+                }
+            }
+            kdone
+        }
+        // SAFETY (both arms): T is the arm's type; rows r0..r0 + b ≤ W and
+        // K steps p0..p0 + b ≤ kb are readable, and the destination block
+        // (K steps p0.., rows r0.., W apart) lies in d.
         match T::DTYPE {
-            DType::F32 if W % 8 == 0 => {
-                let (s, d) = (s as *const f32, d as *mut f32);
-                let kdone = kb / 8 * 8;
-                for p0 in (0..kdone).step_by(8) {
-                    for r0 in (0..W).step_by(8) {
-                        // SAFETY: T is f32; rows r0..r0 + 8 ≤ W and K steps
-                        // p0..p0 + 8 ≤ kb are readable; the destination
-                        // block (K steps p0.., rows r0.., W apart) is in d.
-                        unsafe { tile8x8::<false>(s, sr, d, W as isize, r0, p0) };
-                    }
-                }
-                kdone
-            }
-            DType::F64 if W % 4 == 0 => {
-                let (s, d) = (s as *const f64, d as *mut f64);
-                let kdone = kb / 4 * 4;
-                for p0 in (0..kdone).step_by(4) {
-                    for r0 in (0..W).step_by(4) {
-                        // SAFETY: as above, for f64 and 4 × 4 blocks.
-                        unsafe { tile4x4::<false>(s, sr, d, W as isize, r0, p0) };
-                    }
-                }
-                kdone
-            }
+            DType::F32 if W % 8 == 0 => blocks::<W>(kb, 8, |p0, r0| unsafe {
+                tile8x8::<false>(s.cast(), sr, d.cast(), W as isize, r0, p0)
+            }),
+            DType::F64 if W % 4 == 0 => blocks::<W>(kb, 4, |p0, r0| unsafe {
+                tile4x4::<false>(s.cast(), sr, d.cast(), W as isize, r0, p0)
+            }),
             _ => 0,
         }
     }
