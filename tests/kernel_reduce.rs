@@ -4,7 +4,7 @@
 
 mod kernel_common;
 
-use einkern::{kernel, Array, ArrayView, Element, Error};
+use einkern::{kernel, s, Array, ArrayView, Element, Error};
 use einkern_codegen::expr::ScalarType;
 use kernel_common::*;
 
@@ -344,6 +344,120 @@ fn short_reductions_over_contiguous_tiles_keep_partial_results_in_registers() {
             } else {
                 let want = win.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 assert_eq!(*g, want, "window {w} at {i}");
+            }
+        }
+    }
+}
+
+#[kernel]
+fn sqdist_f32(p: ArrayView<f32>, q: ArrayView<f32>) -> Array<f32> {
+    sum((p - q).powi(2), -1)
+}
+
+#[kernel]
+fn sqdist_i32(p: ArrayView<i32>, q: ArrayView<i32>) -> Array<i32> {
+    sum((p - q) * (p - q), -1)
+}
+
+#[kernel]
+fn sqdist_i64(p: ArrayView<i64>, q: ArrayView<i64>) -> Array<i64> {
+    sum((p - q) * (p - q), -1)
+}
+
+/// `sum((P[:, None, :] - Q[None, :, :])**2, -1)` by nested loops, in the
+/// kernel's order of additions (position by position along the last axis).
+fn sqdist_reference<T: Element>(p: &ArrayView<T>, q: &ArrayView<T>) -> Vec<f64> {
+    let (n, m, k) = (p.shape()[0], q.shape()[0], p.shape()[1]);
+    let mut out = Vec::with_capacity(n * m);
+    for i in 0..n {
+        for j in 0..m {
+            let d = (0..k).fold(0.0, |acc, r| {
+                let x = p.get(&[i, r]).unwrap().to_f64() - q.get(&[j, r]).unwrap().to_f64();
+                acc + x * x
+            });
+            out.push(d);
+        }
+    }
+    out
+}
+
+#[test]
+fn operands_every_outer_index_reads_alike_are_packed_once_and_agree() {
+    // Q[None, :, :] is read alike for every row of P; along the tile (Q's
+    // rows) it is strided unless Q is F order, so the driver copies it once
+    // into tile order. Random layouts of P and Q (negative, padded, F order),
+    // reduced lengths on both sides of the short-reduction limit (64),
+    // tiles of the driver (2048) crossed, 4- and 8-byte elements.
+    let mut r = rng(29);
+    for (case, &(n, m, k)) in [
+        (5, 37, 3),
+        (3, 2049, 2),
+        (4, 100, 64),
+        (2, 50, 65),
+        (1, 1, 1),
+        (7, 0, 3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for round in 0..4 {
+            let what = format!("case {case} round {round}: P {n}x{k}, Q {m}x{k}");
+            let p = strided::<f64>(&mut r, &[n, k], -2.0, 2.0, false);
+            let q = strided::<f64>(&mut r, &[m, k], -2.0, 2.0, false);
+            let (pv, qv) = (p.view(), q.view());
+            let want = sqdist_reference(&pv, &qv);
+            let got = pairdist(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (g, w) in got.iter().zip(&want) {
+                let tol = 4.0 * f64::EPSILON * k as f64 * w.max(1.0);
+                assert!((g - w.sqrt()).abs() <= tol, "{what}: {g} vs {}", w.sqrt());
+            }
+
+            let p = strided::<f32>(&mut r, &[n, k], -2.0, 2.0, false);
+            let q = strided::<f32>(&mut r, &[m, k], -2.0, 2.0, false);
+            let (pv, qv) = (p.view(), q.view());
+            let want = sqdist_reference(&pv, &qv);
+            let got = sqdist_f32(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
+            for (g, w) in got.iter().zip(&want) {
+                let tol = 4.0 * f32::EPSILON as f64 * k as f64 * w.max(1.0);
+                assert!((*g as f64 - w).abs() <= tol, "{what} (f32): {g} vs {w}");
+            }
+
+            let p = strided::<i32>(&mut r, &[n, k], -50.0, 50.0, false);
+            let q = strided::<i32>(&mut r, &[m, k], -50.0, 50.0, false);
+            let (pv, qv) = (p.view(), q.view());
+            let want = sqdist_reference(&pv, &qv);
+            let got = sqdist_i32(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
+            let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
+            assert_eq!(got, want, "{what} (i32)");
+
+            let p = strided::<i64>(&mut r, &[n, k], -50.0, 50.0, false);
+            let q = strided::<i64>(&mut r, &[m, k], -50.0, 50.0, false);
+            let (pv, qv) = (p.view(), q.view());
+            let want = sqdist_reference(&pv, &qv);
+            let got = sqdist_i64(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
+            let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
+            assert_eq!(got, want, "{what} (i64)");
+        }
+    }
+    // A batch: Q varies along the outer batch axis (not packed) or is the
+    // same for every batch (packed across two outer axes).
+    let p = strided::<f64>(&mut r, &[3, 6, 4], -1.0, 1.0, false);
+    for shared in [false, true] {
+        let qb = if shared { 1 } else { 3 };
+        let q = strided::<f64>(&mut r, &[qb, 9, 4], -1.0, 1.0, false);
+        let got = pairdist(
+            p.view().insert_axis(2).unwrap(),
+            q.view().insert_axis(1).unwrap(),
+        );
+        assert_eq!(got.shape(), &[3, 6, 9]);
+        for b in 0..3 {
+            let pb = p.view().slice(s![b]).unwrap();
+            let qv = q.view().slice(s![if shared { 0 } else { b }]).unwrap();
+            let want = sqdist_reference(&pb, &qv);
+            let gb = got.view().slice(s![b]).unwrap().to_vec();
+            for (g, w) in gb.iter().zip(&want) {
+                assert!((g - w.sqrt()).abs() <= 1e-14, "batch {b}, shared {shared}");
             }
         }
     }

@@ -416,6 +416,7 @@ fn reduce_pass(
     });
     let tiled_epilogue = epilogue.is_some();
     let red = reduction(graph, pass);
+    let leaf_tys = (pass.leaves.iter()).map(|l| rust_type(row::leaf_type(graph, l)));
     let plan = plan_pass(pass, None);
     let row = row_closure(pass, fns);
     let tile_call = dispatch(pass, tile, quote!(len, ins, st, out, os, rlen, rs));
@@ -450,6 +451,7 @@ fn reduce_pass(
                     start: &__start,
                     end: &__end,
                     reduce: ::core::option::Option::Some(&__reduce),
+                    sizes: &[#(::core::mem::size_of::<#leaf_tys>()),*],
                 };
                 // SAFETY: as for `Loops::run` below; the hooks touch only
                 // the tile they are given.

@@ -57,10 +57,7 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns, O
         .iter()
         .map(|&k| rust_type(graph.inputs()[k].1))
         .collect();
-    let leaf_ty = |l: &Leaf| match *l {
-        Leaf::Array(k) => graph.inputs()[k].1,
-        Leaf::Temp(id) => graph.node(id).ty,
-    };
+    let leaf_ty = |l: &Leaf| leaf_type(graph, l);
     let out_ty = match pass.reduce() {
         Some(r) => graph.node(r).ty,
         None => graph.node(pass.value).ty,
@@ -383,6 +380,14 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns, O
         }
     };
     (tokens, fns, tile_fns)
+}
+
+/// The element type of a pass's leaf.
+pub fn leaf_type(graph: &Graph, l: &Leaf) -> ScalarType {
+    match *l {
+        Leaf::Array(k) => graph.inputs()[k].1,
+        Leaf::Temp(id) => graph.node(id).ty,
+    }
 }
 
 /// Bytes of outputs a tile function keeps in registers at once: eight

@@ -54,6 +54,7 @@
 
 pub mod bind;
 mod nest;
+mod pack;
 pub mod reduce;
 mod split;
 

@@ -1,5 +1,6 @@
 //! Loop-nest geometry: sorting and merging axes, then walking the rows.
 
+use super::pack::Packed;
 use super::split::Parallel;
 
 /// The loop nest of one fused kernel run: axis lengths (outer first) and
@@ -171,8 +172,23 @@ impl Loops {
         if self.is_empty() {
             return;
         }
-        // SAFETY: the caller's contract, passed on unchanged.
-        unsafe { super::split::run(self, out, ins, parallel, row, Some(hooks)) }
+        assert_eq!(hooks.sizes.len(), ins.len(), "one element size per input");
+        // SAFETY: the caller's contract for `ins`; `sizes` are theirs.
+        match unsafe { Packed::new(self, ins, hooks.sizes) } {
+            // SAFETY: the packed nest reads the copies, which live until
+            // the end of the run, where it read the originals.
+            Some(p) => unsafe {
+                super::split::run(&p.loops, out, &p.ins, parallel, row, Some(hooks))
+            },
+            // SAFETY: the caller's contract, passed on unchanged.
+            None => unsafe { super::split::run(self, out, ins, parallel, row, Some(hooks)) },
+        }
+    }
+
+    /// Replaces input `k`'s strides (for a packed copy of it).
+    pub(super) fn set_in_strides(&mut self, k: usize, strides: Vec<isize>) {
+        debug_assert_eq!(strides.len(), self.shape.len());
+        self.strides[1 + k] = strides;
     }
 
     pub(super) fn strides(&self) -> &[Vec<isize>] {
@@ -209,6 +225,10 @@ pub struct TileHooks<'h> {
     pub end: TileHook<'h>,
     /// Accumulates a whole tile at once where it can (see [`TileReduce`]).
     pub reduce: Option<TileReduce<'h>>,
+    /// Each input's element size in bytes, so that the walk can copy an
+    /// input every outer index reads alike into tile order once (see
+    /// `ew::pack`).
+    pub sizes: &'h [usize],
 }
 
 /// Reduced rows at most this long are not walked one row per output
