@@ -7,6 +7,7 @@ mod kernel_common;
 use einkern::{kernel, s, Array, ArrayView, Element, Error};
 use einkern_codegen::expr::ScalarType;
 use kernel_common::*;
+use rand::Rng;
 
 #[kernel]
 fn sum0(x: ArrayView<f64>, y: ArrayView<f64>) -> Result<Array<f64>, Error> {
@@ -458,6 +459,88 @@ fn operands_every_outer_index_reads_alike_are_packed_once_and_agree() {
             let gb = got.view().slice(s![b]).unwrap().to_vec();
             for (g, w) in gb.iter().zip(&want) {
                 assert!((g - w.sqrt()).abs() <= 1e-14, "batch {b}, shared {shared}");
+            }
+        }
+    }
+}
+
+#[kernel]
+fn col_sum(x: ArrayView<f64>) -> Array<f64> {
+    sum(x, 0)
+}
+
+#[kernel]
+fn col_max_keep(x: ArrayView<f64>) -> Array<f64> {
+    max_keepdims(x, 0)
+}
+
+#[kernel]
+fn col_mean_sq_f32(x: ArrayView<f32>) -> Array<f32> {
+    mean(x * x, 0)
+}
+
+#[test]
+fn column_reductions_read_rows_in_pairs_and_keep_the_sequential_order() {
+    // sum(x, 0) of a matrix whose rows are contiguous reads two rows side
+    // by side; per column the additions stay in row order, so the result
+    // is bit for bit the sequential fold. Data over twelve decades makes
+    // any other order show. Odd and even row counts, a single row, columns
+    // taken with a step (the pair declines: rows one by one), reversed
+    // rows and columns, and a matrix large enough to be split across
+    // threads.
+    let mut r = rng(31);
+    for &(n, m) in &[
+        (1usize, 5usize),
+        (2, 7),
+        (3, 1000),
+        (8, 33),
+        (513, 300),
+        (64, 2049),
+    ] {
+        let data: Vec<f64> = (0..n * 2 * m)
+            .map(|_| {
+                let mag = 10f64.powi(r.random_range(0..12));
+                mag * r.random_range(-1.0..1.0)
+            })
+            .collect();
+        let full = Array::from_vec(&[n, 2 * m], data).unwrap();
+        let views = [
+            full.view().slice(s![.., ..m]).unwrap(),
+            full.view().slice(s![.., ..;2]).unwrap(),
+            full.view().slice(s![..;-1, m..;-1]).unwrap(),
+        ];
+        for (k, v) in views.iter().enumerate() {
+            let what = format!("{n}x{m}, view {k}");
+            let (rows, cols) = (v.shape()[0], v.shape()[1]);
+            let at = |i: usize, j: usize| v.get(&[i, j]).unwrap();
+            let sums = col_sum(v.clone()).to_vec();
+            let maxes = col_max_keep(v.clone());
+            assert_eq!(maxes.shape(), &[1, cols], "{what}");
+            let maxes = maxes.to_vec();
+            for j in 0..cols {
+                let want = (0..rows).fold(0.0f64, |acc, i| acc + at(i, j));
+                assert_eq!(
+                    sums[j].to_bits(),
+                    want.to_bits(),
+                    "{what}: sum of column {j}"
+                );
+                let want = (0..rows)
+                    .map(|i| at(i, j))
+                    .fold(f64::NEG_INFINITY, f64::max);
+                assert_eq!(maxes[j], want, "{what}: max of column {j}");
+            }
+            let v32: Vec<f32> = v.to_vec().iter().map(|&x| (x * 1e-6) as f32).collect();
+            let x32 = Array::from_vec(&[rows, cols], v32.clone()).unwrap();
+            let got = col_mean_sq_f32(x32.view()).to_vec();
+            for j in 0..cols {
+                let s =
+                    (0..rows).fold(0.0f32, |acc, i| acc + v32[i * cols + j] * v32[i * cols + j]);
+                let want = s / rows as f32;
+                assert_eq!(
+                    got[j].to_bits(),
+                    want.to_bits(),
+                    "{what}: f32 mean of squares, column {j}"
+                );
             }
         }
     }

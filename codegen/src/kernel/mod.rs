@@ -427,6 +427,11 @@ fn reduce_pass(
             let __shape = __red.arg_shape();
             let (__o, __os) = __red.bind_target(&mut __target);
             #plan
+            let __reduce = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize, rlen: usize, rs: &[isize]| {
+                // SAFETY: the driver passes a tile and its inputs as
+                // the tile functions' contract states.
+                unsafe { #tile_call }
+            };
             if __loops.interchanged() {
                 let __start = |len: usize, out: *mut u8, os: isize| {
                     for i in 0..len as isize {
@@ -441,11 +446,6 @@ fn reduce_pass(
                         #tile_mean
                         #tile_epilogue
                     }
-                };
-                let __reduce = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize, rlen: usize, rs: &[isize]| {
-                    // SAFETY: the driver passes a tile and its inputs as
-                    // the tile functions' contract states.
-                    unsafe { #tile_call }
                 };
                 let __hooks = #rt::ew::TileHooks {
                     start: &__start,
@@ -464,7 +464,7 @@ fn reduce_pass(
                 // SAFETY: pointers and strides from validated views bound
                 // by `ew::bind`/`bind_target`; rows accumulate only where
                 // the output stride is 0 (reduced axes).
-                unsafe { __loops.run(__o, &__ptrs, #rt::ew::Parallel::auto(), #row) };
+                unsafe { __loops.run_reduction(__o, &__ptrs, #rt::ew::Parallel::auto(), #row, &__reduce) };
                 #mean
                 false
             }

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::nest::{run_serial, Loops, TileHooks};
+use super::nest::{run_serial, Extra, Loops};
 
 /// Whether a run may use several threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub(super) unsafe fn run<F>(
     ins: &[*const u8],
     parallel: Parallel,
     row: &F,
-    hooks: Option<&TileHooks<'_>>,
+    extra: Extra<'_>,
 ) where
     F: Fn(usize, &[*const u8], &[isize], *mut u8, isize) + Sync,
 {
@@ -74,7 +74,7 @@ pub(super) unsafe fn run<F>(
     let axis = (0..shape.len()).find(|&k| strides[0][k] != 0 && shape[k] > 1);
     let (true, Some(axis)) = (wanted, axis) else {
         // SAFETY: the caller's contract.
-        unsafe { run_serial(shape, strides, out, ins, row, hooks) };
+        unsafe { run_serial(shape, strides, out, ins, row, extra) };
         return;
     };
     let n = shape[axis];
@@ -95,7 +95,7 @@ pub(super) unsafe fn run<F>(
         // SAFETY: indices `lo..hi` along `axis` are a subset of the nest's
         // indices, so every address stays within what the caller allowed;
         // the ranges of different chunks are disjoint.
-        unsafe { run_serial(&sub, strides, out, &ins, row, hooks) };
+        unsafe { run_serial(&sub, strides, out, &ins, row, extra) };
     });
 }
 
