@@ -382,6 +382,39 @@ fn sqdist_reference<T: Element>(p: &ArrayView<T>, q: &ArrayView<T>) -> Vec<f64> 
     out
 }
 
+/// One random `sqdist`-like kernel over `P[:, None, :]` and `Q[None]`
+/// (shapes `n×k` and `m×k`, random layouts) against the reference, with
+/// `post` applied to the reference's squared distance and an absolute
+/// tolerance `tol(want)`.
+fn sqdist_case<T: Element>(
+    r: &mut rand::rngs::StdRng,
+    (n, m, k): (usize, usize, usize),
+    kernel: fn(ArrayView<T>, ArrayView<T>) -> Array<T>,
+    post: fn(f64) -> f64,
+    tol: &dyn Fn(f64) -> f64,
+    what: &str,
+) {
+    let (lo, hi) = if T::ZERO.to_f64() == 0.0 && T::from_f64(0.5).to_f64() == 0.0 {
+        (-50.0, 50.0) // integers
+    } else {
+        (-2.0, 2.0)
+    };
+    let p = strided::<T>(r, &[n, k], lo, hi, false);
+    let q = strided::<T>(r, &[m, k], lo, hi, false);
+    let (pv, qv) = (p.view(), q.view());
+    let want = sqdist_reference(&pv, &qv);
+    let got = kernel(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(&want) {
+        let (g, w) = (g.to_f64(), post(*w));
+        assert!(
+            (g - w).abs() <= tol(w),
+            "{what} ({}): {g} vs {w}",
+            std::any::type_name::<T>()
+        );
+    }
+}
+
 #[test]
 fn operands_every_outer_index_reads_alike_are_packed_once_and_agree() {
     // Q[None, :, :] is read alike for every row of P; along the tile (Q's
@@ -403,42 +436,15 @@ fn operands_every_outer_index_reads_alike_are_packed_once_and_agree() {
     {
         for round in 0..4 {
             let what = format!("case {case} round {round}: P {n}x{k}, Q {m}x{k}");
-            let p = strided::<f64>(&mut r, &[n, k], -2.0, 2.0, false);
-            let q = strided::<f64>(&mut r, &[m, k], -2.0, 2.0, false);
-            let (pv, qv) = (p.view(), q.view());
-            let want = sqdist_reference(&pv, &qv);
-            let got = pairdist(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
-            assert_eq!(got.len(), want.len(), "{what}");
-            for (g, w) in got.iter().zip(&want) {
-                let tol = 4.0 * f64::EPSILON * k as f64 * w.max(1.0);
-                assert!((g - w.sqrt()).abs() <= tol, "{what}: {g} vs {}", w.sqrt());
-            }
-
-            let p = strided::<f32>(&mut r, &[n, k], -2.0, 2.0, false);
-            let q = strided::<f32>(&mut r, &[m, k], -2.0, 2.0, false);
-            let (pv, qv) = (p.view(), q.view());
-            let want = sqdist_reference(&pv, &qv);
-            let got = sqdist_f32(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
-            for (g, w) in got.iter().zip(&want) {
-                let tol = 4.0 * f32::EPSILON as f64 * k as f64 * w.max(1.0);
-                assert!((*g as f64 - w).abs() <= tol, "{what} (f32): {g} vs {w}");
-            }
-
-            let p = strided::<i32>(&mut r, &[n, k], -50.0, 50.0, false);
-            let q = strided::<i32>(&mut r, &[m, k], -50.0, 50.0, false);
-            let (pv, qv) = (p.view(), q.view());
-            let want = sqdist_reference(&pv, &qv);
-            let got = sqdist_i32(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
-            let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
-            assert_eq!(got, want, "{what} (i32)");
-
-            let p = strided::<i64>(&mut r, &[n, k], -50.0, 50.0, false);
-            let q = strided::<i64>(&mut r, &[m, k], -50.0, 50.0, false);
-            let (pv, qv) = (p.view(), q.view());
-            let want = sqdist_reference(&pv, &qv);
-            let got = sqdist_i64(pv.insert_axis(1).unwrap(), qv.insert_axis(0).unwrap()).to_vec();
-            let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
-            assert_eq!(got, want, "{what} (i64)");
+            let shape = (n, m, k);
+            // Floats within rounding of the reduction length, integers exact.
+            let tol = |eps: f64| move |w: f64| 4.0 * eps * k as f64 * w.max(1.0);
+            let f64_tol = tol(f64::EPSILON);
+            sqdist_case::<f64>(&mut r, shape, pairdist, f64::sqrt, &f64_tol, &what);
+            let f32_tol = tol(f32::EPSILON as f64);
+            sqdist_case::<f32>(&mut r, shape, sqdist_f32, |w| w, &f32_tol, &what);
+            sqdist_case::<i32>(&mut r, shape, sqdist_i32, |w| w, &|_| 0.0, &what);
+            sqdist_case::<i64>(&mut r, shape, sqdist_i64, |w| w, &|_| 0.0, &what);
         }
     }
     // A batch: Q varies along the outer batch axis (not packed) or is the

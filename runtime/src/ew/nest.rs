@@ -339,20 +339,12 @@ pub(super) unsafe fn run_serial<F>(
                         (h.start)(n, tile, out_kept);
                     }
                     let whole = hooks.and_then(|h| h.reduce).is_some_and(|reduce| {
-                        for (j, pj) in p.iter_mut().enumerate() {
-                            let off = (start as isize).wrapping_mul(in_kept[j]);
-                            *pj = base[j].wrapping_offset(off);
-                        }
+                        place(&mut p, base, (start, &in_kept), (0, &in_reduced));
                         reduce(n, &p, &in_kept, tile, out_kept, reduced, &in_reduced)
                     });
                     if !whole {
                         for r in 0..reduced {
-                            for (j, pj) in p.iter_mut().enumerate() {
-                                let off = (start as isize)
-                                    .wrapping_mul(in_kept[j])
-                                    .wrapping_add((r as isize).wrapping_mul(in_reduced[j]));
-                                *pj = base[j].wrapping_offset(off);
-                            }
+                            place(&mut p, base, (start, &in_kept), (r, &in_reduced));
                             row(n, &p, &in_kept, tile, out_kept);
                         }
                     }
@@ -373,9 +365,7 @@ pub(super) unsafe fn run_serial<F>(
         unsafe {
             walk(&shape[..nd - 2], strides, out, ins, |o, base| {
                 let at = |p: &mut Vec<*const u8>, r: usize| {
-                    for (j, pj) in p.iter_mut().enumerate() {
-                        *pj = base[j].wrapping_offset((r as isize).wrapping_mul(in_reduced[j]));
-                    }
+                    place(p, base, (0, &in_row), (r, &in_reduced));
                 };
                 let mut r = 0;
                 while r + PAIRED <= reduced {
@@ -408,6 +398,22 @@ pub(super) unsafe fn run_serial<F>(
                 row(inner, p, &in_row, o, out_stride)
             })
         };
+    }
+}
+
+/// Sets `p[j]` to `base[j]` moved `i` steps along axis `a` and `r` along
+/// axis `b` (each given as one byte stride per operand).
+fn place(
+    p: &mut [*const u8],
+    base: &[*const u8],
+    (i, a): (usize, &[isize]),
+    (r, b): (usize, &[isize]),
+) {
+    for (j, pj) in p.iter_mut().enumerate() {
+        let off = (i as isize)
+            .wrapping_mul(a[j])
+            .wrapping_add((r as isize).wrapping_mul(b[j]));
+        *pj = base[j].wrapping_offset(off);
     }
 }
 
