@@ -379,3 +379,75 @@ fn large_outputs_split_across_threads_agree_with_one_thread() {
     assert_eq!(many.to_vec(), one.to_vec());
     assert_eq!(many.shape(), &[2, n]);
 }
+
+#[kernel]
+fn select_sub(a: ArrayView<f64>, b: ArrayView<f64>) -> Array<f64> {
+    where_(a > 0.5, a - b, a * 2.0)
+}
+
+#[kernel]
+fn select_sub_f32(a: ArrayView<f32>, b: ArrayView<f32>) -> Array<f32> {
+    where_(a > 0.5, a - b, a * 2.0)
+}
+
+#[test]
+fn large_contiguous_outputs_are_streamed_past_the_caches_exactly() {
+    // Outputs of 16 MiB and more are written with streaming stores in
+    // blocks, after ordinary stores up to a 16-byte boundary and before a
+    // ragged end: a misaligned output (offset by one element), lengths that
+    // are not whole blocks, f64 and f32, allocating and `_into`, and an
+    // output that is not contiguous (ordinary stores).
+    let n = (16 << 20) / 8 + 45;
+    let a: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+        .collect();
+    let b: Vec<f64> = (0..n)
+        .map(|i| ((i * 104729) % 997) as f64 / 997.0)
+        .collect();
+    let want: Vec<f64> = (a.iter().zip(&b))
+        .map(|(&x, &y)| if x > 0.5 { x - y } else { x * 2.0 })
+        .collect();
+    let (av, bv) = (
+        Array::from_vec(&[n], a.clone()).unwrap(),
+        Array::from_vec(&[n], b.clone()).unwrap(),
+    );
+    assert!(select_sub(av.view(), bv.view()).to_vec() == want);
+    let mut out = Array::<f64>::zeros(&[n + 1]);
+    let tail = out.view_mut().slice(einkern::s![1..]).unwrap();
+    select_sub_into(tail, av.view(), bv.view()).unwrap();
+    let got = out.to_vec();
+    assert_eq!(got[0], 0.0);
+    assert!(got[1..] == want[..], "misaligned output");
+    let mut wide = Array::<f64>::zeros(&[n, 2]);
+    let col = wide.view_mut().slice(einkern::s![.., 1]).unwrap();
+    select_sub_into(col, av.view(), bv.view()).unwrap();
+    let got = wide.to_vec();
+    assert!(
+        (0..n).all(|i| got[2 * i] == 0.0 && got[2 * i + 1] == want[i]),
+        "strided output"
+    );
+
+    let n = (16 << 20) / 4 + 7;
+    let a: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
+    let b: Vec<f32> = (0..n)
+        .map(|i| ((i * 104729) % 997) as f32 / 997.0)
+        .collect();
+    let want: Vec<f32> = (a.iter().zip(&b))
+        .map(|(&x, &y)| if x > 0.5 { x - y } else { x * 2.0 })
+        .collect();
+    let (av, bv) = (
+        Array::from_vec(&[n], a).unwrap(),
+        Array::from_vec(&[n], b).unwrap(),
+    );
+    for skip in 0..4 {
+        let mut out = Array::<f32>::zeros(&[n + skip]);
+        let tail = out.view_mut().slice(einkern::s![skip..]).unwrap();
+        select_sub_f32_into(tail, av.view(), bv.view()).unwrap();
+        assert!(
+            out.to_vec()[skip..] == want[..],
+            "f32 output offset by {skip}"
+        );
+    }
+}

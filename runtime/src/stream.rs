@@ -69,6 +69,47 @@ unsafe fn fill_sse2<T: Copy>(dst: *mut T, len: usize, value: T) {
     }
 }
 
+/// Copies `n` elements from `src` to `dst`, whole 16-byte vectors with
+/// streaming stores and the ragged end with ordinary ones: how a generated
+/// row function writes a large output, a block at a time, after computing
+/// the block into a buffer in L1.
+///
+/// # Safety
+/// `src` valid for reads and `dst` for writes of `n` elements, not
+/// overlapping; `dst` 16-byte aligned; elements of 4 or 8 bytes. Call
+/// [`fence`] after the last block of a run.
+#[inline(always)]
+pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
+    debug_assert_eq!(dst as usize % 16, 0, "streamed runs start 16-byte aligned");
+    #[allow(unused_mut, unused_assignments)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        let per_vector = 16 / std::mem::size_of::<T>();
+        let (from, to) = (src.cast::<__m128i>(), dst.cast::<__m128i>());
+        for k in 0..n / per_vector {
+            // SAFETY: vector `k` lies inside both runs; `to` is aligned
+            // (the caller's guarantee).
+            unsafe { _mm_stream_si128(to.add(k), _mm_loadu_si128(from.add(k))) };
+        }
+        done = n / per_vector * per_vector;
+    }
+    // SAFETY: the caller's guarantee, for the elements not yet copied.
+    unsafe { std::ptr::copy_nonoverlapping(src.add(done), dst.add(done), n - done) };
+}
+
+/// Orders every streaming store made so far before any later store (a
+/// no-op where stores are not streamed).
+#[inline(always)]
+pub fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `sfence` has no preconditions (SSE, part of x86-64's baseline).
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +129,27 @@ mod tests {
                 assert!(b[..skip].iter().all(|&x| x == 0));
                 assert!(b[skip..].iter().all(|&x| x == -7), "len {len} skip {skip}");
             }
+        }
+    }
+
+    #[test]
+    fn runs_are_stored_whole_with_ragged_ends() {
+        for n in [0usize, 1, 2, 3, 5, 8, 17] {
+            let mut a = vec![0.0f64; n + 4];
+            let skip = (16 - a.as_ptr() as usize % 16) % 16 / 8;
+            let src: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
+            // SAFETY: `n` elements from the first 16-byte boundary are in `a`.
+            unsafe { store_run(a.as_mut_ptr().add(skip), src.as_ptr(), n) };
+            fence();
+            assert_eq!(&a[skip..skip + n], &src[..], "f64, {n}");
+            assert!(a[..skip].iter().chain(&a[skip + n..]).all(|&x| x == 0.0));
+            let mut b = vec![0i32; n + 4];
+            let skip = (16 - b.as_ptr() as usize % 16) % 16 / 4;
+            let src: Vec<i32> = (0..n as i32).map(|i| -3 * i).collect();
+            // SAFETY: as above.
+            unsafe { store_run(b.as_mut_ptr().add(skip), src.as_ptr(), n) };
+            fence();
+            assert_eq!(&b[skip..skip + n], &src[..], "i32, {n}");
         }
     }
 }

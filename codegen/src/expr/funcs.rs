@@ -120,6 +120,34 @@ pub fn numpy_maximum(a: f64, b: f64) -> f64 {
 }
 
 impl Func {
+    /// Whether the function runs on the runtime's vector math (a
+    /// polynomial of some dozens of operations per element) rather than
+    /// one instruction: the JIT calls it between stages, and a `#[kernel]`
+    /// pass using it is bound by arithmetic, not memory. Exhaustive on
+    /// purpose: a new row in the function table must decide.
+    pub fn is_vector_math(self) -> bool {
+        match self {
+            Func::Abs | Func::Sqrt | Func::Floor | Func::Ceil | Func::Minimum | Func::Maximum => {
+                false
+            }
+            Func::Exp
+            | Func::Log
+            | Func::Log1p
+            | Func::Expm1
+            | Func::Sin
+            | Func::Cos
+            | Func::Tan
+            | Func::Tanh
+            | Func::Sinh
+            | Func::Cosh
+            | Func::Arcsin
+            | Func::Arccos
+            | Func::Arctan
+            | Func::Arctan2
+            | Func::Pow => true,
+        }
+    }
+
     pub fn info(self) -> &'static FuncInfo {
         FUNCS
             .iter()

@@ -208,33 +208,10 @@ fn remap(op: Op, map: &HashMap<NodeId, NodeId>) -> Op {
 /// Cranelift instructions directly.
 pub fn call_of(op: Op) -> Option<(Func, Vec<NodeId>)> {
     match op {
-        Op::Func1(f, a) if !native(f) => Some((f, vec![a])),
-        Op::Func2(f, a, b) if !native(f) => Some((f, vec![a, b])),
+        Op::Func1(f, a) if f.is_vector_math() => Some((f, vec![a])),
+        Op::Func2(f, a, b) if f.is_vector_math() => Some((f, vec![a, b])),
         Op::Binary(BinaryOp::Pow, a, b) => Some((Func::Pow, vec![a, b])),
         _ => None,
-    }
-}
-
-/// Functions Cranelift has instructions for. Exhaustive on purpose: a new
-/// row in the function table must decide here how the JIT lowers it.
-pub fn native(f: Func) -> bool {
-    match f {
-        Func::Abs | Func::Sqrt | Func::Floor | Func::Ceil | Func::Minimum | Func::Maximum => true,
-        Func::Exp
-        | Func::Log
-        | Func::Log1p
-        | Func::Expm1
-        | Func::Sin
-        | Func::Cos
-        | Func::Tan
-        | Func::Tanh
-        | Func::Sinh
-        | Func::Cosh
-        | Func::Arcsin
-        | Func::Arccos
-        | Func::Arctan
-        | Func::Arctan2
-        | Func::Pow => false,
     }
 }
 

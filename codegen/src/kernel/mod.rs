@@ -120,7 +120,7 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
             let target = output_target(out, &t, quote!(&__final_shape));
             // An epilogue that reads only this result can run per tile.
             let tile_epilogue =
-                (fin.leaves == [Leaf::Temp(r)]).then(|| row_call(fin, fns_of(last)));
+                (fin.leaves == [Leaf::Temp(r)]).then(|| row_call(fin, fns_of(last), quote!(0)));
             let fused = reduce_pass(
                 graph,
                 pass,
@@ -240,7 +240,7 @@ fn einsum_step(
             }}
         }
     });
-    let call = row_call(fin, fin_fns);
+    let call = row_call(fin, fin_fns, quote!(0));
     let fin_run = run_pass(fin, fin_fns, Some(pass.value));
     quote! {
         let #temp = {
@@ -507,14 +507,21 @@ fn plan_pass(pass: &Pass, in_place: Option<NodeId>) -> TokenStream {
         #(let (#ps, #ss) = #rt::ew::bind(&#views, &__shape)?;)*
         let __ptrs: [*const u8; #n] = [#(#ps),*];
         let __loops = #rt::ew::Loops::new(&__shape, &__os, &[#(#ss.as_slice()),*]);
+        let __total = __loops.len();
         let __isa = #rt::cpu::isa();
     }
 }
 
 /// A call of a pass's row function for `__isa`, with `(len, ins, st, out,
-/// os)` in scope.
-fn row_call(pass: &Pass, fns: &row::RowFns) -> TokenStream {
-    dispatch(pass, fns, quote!(len, ins, st, out, os))
+/// os)` in scope; an elementwise row also gets `total`, the number of
+/// elements the whole pass writes (0 for a tile of an epilogue: its output
+/// is in cache and stays there).
+fn row_call(pass: &Pass, fns: &row::RowFns, total: TokenStream) -> TokenStream {
+    if pass.reduce().is_some() {
+        dispatch(pass, fns, quote!(len, ins, st, out, os))
+    } else {
+        dispatch(pass, fns, quote!(len, ins, st, out, os, #total))
+    }
 }
 
 /// A call of one of `fns` for `__isa` with `head` and then the pass's
@@ -545,7 +552,7 @@ fn dispatch(pass: &Pass, fns: &row::RowFns, head: TokenStream) -> TokenStream {
 
 /// The row closure of a pass, as the driver takes it.
 fn row_closure(pass: &Pass, fns: &row::RowFns) -> TokenStream {
-    let call = row_call(pass, fns);
+    let call = row_call(pass, fns, quote!(__total));
     quote!(&|len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| #call)
 }
 
