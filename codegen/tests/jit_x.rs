@@ -451,6 +451,65 @@ fn broadcasting_follows_numpy_and_eval_into_writes_strided_outputs() {
 }
 
 #[test]
+fn large_outputs_are_streamed_exactly() {
+    // Outputs of 16 MiB and more from parts without vector-math calls are
+    // written with streaming stores from the block buffers: misaligned
+    // starts, ragged ends, 4- and 8-byte elements, a broadcast input (rows
+    // of 1000), and a strided output (ordinary stores) all give the values
+    // of the same kernel on a small array.
+    let n = (16 << 20) / 8 + 13;
+    let x = Array::from_fn(&[n], |i| (i[0] % 1000) as f64 * 0.001);
+    let y = Array::from_fn(&[n], |i| (i[0] % 997) as f64 * 0.5);
+    let k =
+        einkern_codegen::jit::compile::<f64>("where(x > 0.5, x - y, 2*x)", &["x", "y"]).unwrap();
+    let want: Vec<f64> = (0..n)
+        .map(|i| {
+            let (x, y) = ((i % 1000) as f64 * 0.001, (i % 997) as f64 * 0.5);
+            if x > 0.5 {
+                x - y
+            } else {
+                2.0 * x
+            }
+        })
+        .collect();
+    assert!(k.eval(&[x.view(), y.view()]).unwrap().to_vec() == want);
+    let mut out = Array::<f64>::zeros(&[n + 1]);
+    let tail = out.view_mut().slice(einkern_runtime::s![1..]).unwrap();
+    k.eval_into(tail, &[x.view(), y.view()]).unwrap();
+    assert!(out.to_vec()[1..] == want[..], "misaligned output");
+    let mut wide = Array::<f64>::zeros(&[n, 2]);
+    let col = wide.view_mut().slice(einkern_runtime::s![.., 0]).unwrap();
+    k.eval_into(col, &[x.view(), y.view()]).unwrap();
+    let got = wide.to_vec();
+    assert!(
+        (0..n).all(|i| got[2 * i] == want[i] && got[2 * i + 1] == 0.0),
+        "strided output"
+    );
+
+    let rows = (16 << 20) / 4 / 1000 + 3;
+    let a = Array::from_fn(&[rows, 1000], |i| (i[0] * 7 + i[1]) as i32 % 101);
+    let b = Array::from_fn(&[1000], |i| i[0] as i32 - 500);
+    let k = einkern_codegen::jit::compile::<i32>("a * 3 - b", &["a", "b"]).unwrap();
+    for skip in 0..4 {
+        let mut out = Array::<i32>::zeros(&[rows * 1000 + skip]);
+        let flat = out.view_mut().slice(einkern_runtime::s![skip..]).unwrap();
+        let target = flat.reshape(&[rows, 1000]).unwrap();
+        k.eval_into(target, &[a.view(), b.view()]).unwrap();
+        let got = out.to_vec();
+        for r in 0..rows {
+            for c in 0..1000 {
+                let want = ((r * 7 + c) as i32 % 101) * 3 - (c as i32 - 500);
+                assert_eq!(
+                    got[skip + r * 1000 + c],
+                    want,
+                    "i32 at ({r}, {c}), offset {skip}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn bad_input_is_an_error_with_a_clear_message() {
     let cases: &[(&str, &[&str], &str)] = &[
         ("x +* y", &["x", "y"], "column"),

@@ -74,19 +74,28 @@ unsafe fn fill_sse2<T: Copy>(dst: *mut T, len: usize, value: T) {
 /// row function writes a large output, a block at a time, after computing
 /// the block into a buffer in L1.
 ///
+/// Elements before `dst`'s first 16-byte boundary are stored ordinarily
+/// (a run that starts misaligned costs its first line a read for
+/// ownership, nothing worse).
+///
 /// # Safety
 /// `src` valid for reads and `dst` for writes of `n` elements, not
-/// overlapping; `dst` 16-byte aligned; elements of 4 or 8 bytes. Call
+/// overlapping; `dst` aligned for `T`; elements of 4 or 8 bytes. Call
 /// [`fence`] after the last block of a run.
 #[inline(always)]
 pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
-    debug_assert_eq!(dst as usize % 16, 0, "streamed runs start 16-byte aligned");
+    let size = std::mem::size_of::<T>();
+    let head = ((16 - dst as usize % 16) % 16 / size).min(n);
+    // SAFETY: the caller's guarantee, for the first `head` elements.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, head) };
+    // SAFETY: the rest of both runs; `dst + head` is 16-byte aligned.
+    let (dst, src, n) = unsafe { (dst.add(head), src.add(head), n - head) };
     #[allow(unused_mut, unused_assignments)]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
-        let per_vector = 16 / std::mem::size_of::<T>();
+        let per_vector = 16 / size;
         let (from, to) = (src.cast::<__m128i>(), dst.cast::<__m128i>());
         for k in 0..n / per_vector {
             // SAFETY: vector `k` lies inside both runs; `to` is aligned
@@ -135,6 +144,16 @@ mod tests {
     #[test]
     fn runs_are_stored_whole_with_ragged_ends() {
         for n in [0usize, 1, 2, 3, 5, 8, 17] {
+            for skip in 0..4 {
+                let mut c = vec![0.0f32; n + 8];
+                let src: Vec<f32> = (0..n).map(|i| i as f32 - 2.5).collect();
+                // SAFETY: `n` elements from `skip` are inside `c`, at any
+                // alignment.
+                unsafe { store_run(c.as_mut_ptr().add(skip), src.as_ptr(), n) };
+                fence();
+                assert_eq!(&c[skip..skip + n], &src[..], "f32, {n} from {skip}");
+                assert!(c[..skip].iter().chain(&c[skip + n..]).all(|&x| x == 0.0));
+            }
             let mut a = vec![0.0f64; n + 4];
             let skip = (16 - a.as_ptr() as usize % 16) % 16 / 8;
             let src: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
