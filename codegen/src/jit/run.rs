@@ -13,7 +13,6 @@ use std::cell::RefCell;
 
 use einkern_runtime::ew::{Loops, Parallel};
 use einkern_runtime::layout::broadcast_strides;
-use einkern_runtime::stream;
 use einkern_runtime::vmath::{self, Real};
 use einkern_runtime::Error;
 
@@ -88,33 +87,13 @@ pub unsafe fn run_part(
     let refs: Vec<&[isize]> = strides.iter().map(Vec::as_slice).collect();
     let loops = Loops::new(&out.shape, &out.strides, &refs);
     let ptrs: Vec<*const u8> = inputs.iter().map(|o| o.ptr as *const u8).collect();
-    // A large output of a part without vector-math calls is written with
-    // streaming stores, no read for ownership of lines about to be
-    // overwritten: 10⁷ f64 of `2*a + 3*b` in 9.0 instead of 10.4 ms. A part
-    // with calls is bound by arithmetic, and streaming made
-    // `exp(-a*a/2) * b` slower (26.8 against 23.4 ms), as in `#[kernel]`.
-    let out_bytes = (out.shape.iter().product::<usize>())
-        .saturating_mul(size_of(part.slot_types[part.out_slot]));
-    let stream = out_bytes >= stream::STREAM_BYTES && part.calls.iter().all(Vec::is_empty);
     let row = |len: usize, ins: &[*const u8], in_strides: &[isize], o: *mut u8, os: isize| {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             // SAFETY: the driver hands out rows inside the operands it was
             // given (the caller's guarantee), `len` elements at these
             // strides; `scratch` is this thread's own.
-            unsafe {
-                row_blocks(
-                    part,
-                    stages,
-                    &mut scratch,
-                    len,
-                    ins,
-                    in_strides,
-                    o,
-                    os,
-                    stream,
-                )
-            }
+            unsafe { row_blocks(part, stages, &mut scratch, len, ins, in_strides, o, os) }
         })
     };
     // SAFETY: the caller's guarantee about the operands; the strides were
@@ -129,9 +108,7 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One row in blocks of [`BLOCK`]: gather, stages and calls, scatter — or,
-/// with `stream`, a contiguous output written from the block buffer with
-/// streaming stores.
+/// One row in blocks of [`BLOCK`]: gather, stages and calls, scatter.
 ///
 /// # Safety
 /// `ins[k]` with byte stride `in_strides[k]` is valid for reading `len`
@@ -147,7 +124,6 @@ unsafe fn row_blocks(
     in_strides: &[isize],
     out: *mut u8,
     out_stride: isize,
-    stream: bool,
 ) {
     let n_slots = part.slot_types.len();
     if scratch.len() < n_slots * BLOCK {
@@ -174,8 +150,7 @@ unsafe fn row_blocks(
             };
         }
         let p_out = out.wrapping_offset(out_stride * start as isize);
-        let contiguous = out_stride == out_size as isize;
-        let direct = contiguous && !stream;
+        let direct = out_stride == out_size as isize;
         slots[out_slot] = if direct { p_out } else { own(out_slot) };
         for (s, stage) in stages.iter().enumerate() {
             // SAFETY: every slot holds at least `n` elements of its type:
@@ -187,23 +162,11 @@ unsafe fn row_blocks(
                 unsafe { run_call(call, &slots, n) };
             }
         }
-        if contiguous && stream {
-            // SAFETY: the caller vouches for the output row; the block is
-            // this row's own scratch, `n` elements of the output's type.
-            unsafe {
-                match out_size {
-                    4 => stream::store_run(p_out as *mut u32, own(out_slot) as *const u32, n),
-                    _ => stream::store_run(p_out as *mut u64, own(out_slot) as *const u64, n),
-                }
-            };
-        } else if !direct {
+        if !direct {
             // SAFETY: the caller vouches for the output row.
             unsafe { scatter(own(out_slot), p_out, out_stride, out_size, n) };
         }
         start += n;
-    }
-    if stream {
-        stream::fence();
     }
 }
 

@@ -215,7 +215,7 @@ pub fn emit(graph: &Graph, pass: &Pass, index: usize) -> (TokenStream, RowFns, O
                                 let __i = __c + __k;
                                 __tmp[__k] = #element;
                             }
-                            #rt::stream::store_run(__o.add(__c), __tmp.as_ptr(), #STREAM_BLOCK);
+                            #rt::stream::store_block(__o.add(__c), &__tmp);
                             __c += #STREAM_BLOCK;
                         }
                         for __i in __c..__n {
