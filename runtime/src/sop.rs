@@ -886,11 +886,6 @@ unsafe fn accumulate_rows<S: Arith>(
     s: &[isize],
     summed: &Loop,
 ) {
-    let step = |k: usize| -> Vec<*const S> {
-        (p.iter().zip(&summed.s[1..]))
-            .map(|(&q, &sk)| q.wrapping_offset(k as isize * sk))
-            .collect()
-    };
     let mut k = 0;
     if let ([x], [1], 1) = (p, s, os) {
         let sk = summed.s[1];
@@ -905,9 +900,14 @@ unsafe fn accumulate_rows<S: Arith>(
             k += 2;
         }
     }
+    // One buffer for the operands' pointers at every remaining index.
+    let mut q = p.to_vec();
     for k in k..summed.len {
+        for ((q, &base), &sk) in q.iter_mut().zip(p).zip(&summed.s[1..]) {
+            *q = base.wrapping_offset(k as isize * sk);
+        }
         // SAFETY: the caller's guarantee for index `k`.
-        unsafe { accumulate_row(n, out, os, &step(k), s) };
+        unsafe { accumulate_row(n, out, os, &q, s) };
     }
 }
 
