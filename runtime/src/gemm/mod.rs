@@ -463,12 +463,22 @@ unsafe fn gemm_core<T: GemmScalar>(
     // packed — unless it is K-contiguous and the kernel has a loop for that
     // (two column bases, every broadcast an addressing mode): packing a
     // 64×64 B cost bmm 64³ 12% of its time.
+    //
+    // Such a B is read in place at any size: a micro-panel is then six
+    // sequential streams along K, exactly what the transposing pack would
+    // read, and the pack's copy is saved. A 1024×1024 K-contiguous B times
+    // a 1024×64 A (`jk,kl->jl`) ran 20% faster in place; square products
+    // up to 1024 measured the same or slightly faster.
     let direct_a = a.rows.stride() == Some(1)
         && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
     let k_contiguous_b =
         spec.reads_k_contiguous_b && b.ks.stride() == Some(1) && b.rows.stride() != Some(1);
-    let direct_b = (b.rows.stride() == Some(1) || k_contiguous_b)
-        && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes);
+    let direct_b = if k_contiguous_b {
+        b.rows.stride().is_some()
+    } else {
+        b.rows.stride() == Some(1)
+            && is_direct(b, n.saturating_mul(k).saturating_mul(size), direct_bytes)
+    };
     // That loop reads only the tile's own columns, so a ragged last panel
     // is read in place too instead of packed and zero-padded.
     let b_tail = if direct_b && k_contiguous_b {

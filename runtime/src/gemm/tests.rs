@@ -21,8 +21,9 @@ fn specs<T: GemmScalar>() -> Vec<(String, KernelSpec<T>)> {
     for isa in isas {
         let spec = T::select(isa);
         out.push((format!("{isa:?}"), spec));
-        // Tiny blocks, and always packed (the default reads small operands
-        // in place), so both operand paths are covered.
+        // Tiny blocks, and always packed (the default reads small operands,
+        // and K-contiguous B of any size, in place), so both operand paths
+        // are covered.
         let tiny = Blocking {
             mc: 2 * spec.mr,
             kc: 5,
@@ -33,9 +34,21 @@ fn specs<T: GemmScalar>() -> Vec<(String, KernelSpec<T>)> {
             format!("{isa:?}/tiny"),
             KernelSpec {
                 blocking: tiny,
+                reads_k_contiguous_b: false,
                 ..spec
             },
         ));
+        if spec.reads_k_contiguous_b {
+            // Tiny blocks with a K-contiguous B read in place: several K
+            // blocks and ragged panels over the unpacked operand.
+            out.push((
+                format!("{isa:?}/tiny-in-place"),
+                KernelSpec {
+                    blocking: tiny,
+                    ..spec
+                },
+            ));
+        }
     }
     out
 }
