@@ -6,7 +6,7 @@
 //! Run single-threaded: `RAYON_NUM_THREADS=1 cargo run --release --example gemm_bench`.
 //! `--only a,b` restricts the workloads. `--peak` first prints the core's
 //! peak multiply-add rate (AVX2+FMA), the ceiling these GFLOP/s are
-//! fractions of.
+//! fractions of, and the f32 peak of all rayon threads running at once.
 
 use std::time::Instant;
 
@@ -102,6 +102,7 @@ fn contract<T: GemmScalar>(name: &str, flops: f64, spec: &Contraction, lens: [us
 #[cfg(target_arch = "x86_64")]
 fn fma_peak() -> Option<(f64, f64)> {
     use std::arch::x86_64::*;
+    use std::hint::black_box;
     if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
         return None;
     }
@@ -111,8 +112,10 @@ fn fma_peak() -> Option<(f64, f64)> {
             #[target_feature(enable = "avx2,fma")]
             fn $name() -> f64 {
                 let mut acc = [$set1(0.0); 12];
-                let (x, y) = ($set1(0.999_999), $set1(1e-9));
-                for _ in 0..STEPS {
+                // Opaque inputs and trip count, so the chains cannot be
+                // folded at compile time.
+                let (x, y) = ($set1(black_box(0.999_999)), $set1(black_box(1e-9)));
+                for _ in 0..black_box(STEPS) {
                     for a in acc.iter_mut() {
                         *a = $fmadd(*a, x, y);
                     }
@@ -138,15 +141,15 @@ fn fma_peak() -> Option<(f64, f64)> {
         _mm256_add_ps,
         |v| f64::from(_mm256_cvtss_f32(v))
     );
-    let best = |run: fn() -> f64| {
+    fn best(run: impl Fn() -> f64) -> f64 {
         (0..7)
             .map(|_| {
                 let t = Instant::now();
-                std::hint::black_box(run());
+                black_box(run());
                 t.elapsed().as_secs_f64()
             })
             .fold(f64::INFINITY, f64::min)
-    };
+    }
     // SAFETY (both calls): AVX2 and FMA were detected above.
     let (t64, t32) = (
         best(|| unsafe { chains_f64() }),
@@ -154,6 +157,23 @@ fn fma_peak() -> Option<(f64, f64)> {
     );
     // 12 FMAs per step, 2 flops per lane: 4 lanes of f64, 8 of f32.
     let flops = |lanes: usize, t: f64| (STEPS * 12 * lanes * 2) as f64 / t / 1e9;
+    // The same f32 chains on every rayon thread at once: the ceiling of a
+    // multi-threaded product (vCPUs that are SMT siblings share one core's
+    // FMA units, so this need not be threads × the single-core peak).
+    let threads = rayon::current_num_threads();
+    let t_all = best(|| {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                // SAFETY: as above.
+                s.spawn(|| unsafe { chains_f32() });
+            }
+        });
+        0.0
+    });
+    println!(
+        "# FMA peak of {threads} threads at once: {:.1} GFLOP/s f32",
+        threads as f64 * flops(8, t_all)
+    );
     Some((flops(4, t64), flops(8, t32)))
 }
 
