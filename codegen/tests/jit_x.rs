@@ -487,16 +487,20 @@ fn large_outputs_at_any_offset_and_stride_get_every_element() {
     let rows = (16 << 20) / 4 / 1000 + 3;
     let a = Array::from_fn(&[rows, 1000], |i| (i[0] * 7 + i[1]) as i32 % 101);
     let b = Array::from_fn(&[1000], |i| i[0] as i32 - 500);
-    let k = einkern_codegen::jit::compile::<i32>("a * 3 - b", &["a", "b"]).unwrap();
+    let c = Array::from_fn(&[rows, 1000], |i| (i[0] % 13) as i32 - (i[1] % 5) as i32);
+    // Two full-size inputs, so the JIT streams this output too.
+    let k = einkern_codegen::jit::compile::<i32>("a * 3 - b + c", &["a", "b", "c"]).unwrap();
     for skip in 0..4 {
         let mut out = Array::<i32>::zeros(&[rows * 1000 + skip]);
         let flat = out.view_mut().slice(einkern_runtime::s![skip..]).unwrap();
         let target = flat.reshape(&[rows, 1000]).unwrap();
-        k.eval_into(target, &[a.view(), b.view()]).unwrap();
+        k.eval_into(target, &[a.view(), b.view(), c.view()])
+            .unwrap();
         let got = out.to_vec();
         for r in 0..rows {
             for c in 0..1000 {
-                let want = ((r * 7 + c) as i32 % 101) * 3 - (c as i32 - 500);
+                let want = ((r * 7 + c) as i32 % 101) * 3 - (c as i32 - 500)
+                    + ((r % 13) as i32 - (c % 5) as i32);
                 assert_eq!(
                     got[skip + r * 1000 + c],
                     want,

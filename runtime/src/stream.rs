@@ -101,6 +101,57 @@ pub unsafe fn store_block<T: Copy, const N: usize>(dst: *mut T, src: &[T; N]) {
     };
 }
 
+/// Copies `n` elements from `src` to `dst`, streaming every whole 16-byte
+/// vector of `dst`: for a run computed in a buffer (the JIT's blocks of 128
+/// elements). The at most 15 bytes before `dst`'s first 16-byte boundary and
+/// after its last are stored ordinarily, element by element with constant
+/// bounds, so no `memcpy` call is made (a version that copied them with
+/// `copy_nonoverlapping` paid two calls per run). Call [`fence`] after the
+/// last run.
+///
+/// # Safety
+/// `src` valid for reading and `dst` for writing `n` elements, not
+/// overlapping; `dst` aligned for `T`; `T` of 4 or 8 bytes.
+#[inline(always)]
+pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
+    let size = std::mem::size_of::<T>();
+    debug_assert!(size == 4 || size == 8, "elements of 4 or 8 bytes");
+    let head = ((16 - dst as usize % 16) % 16 / size).min(n);
+    let body = (n - head) / (16 / size) * (16 / size);
+    // SAFETY (both edges): fewer than 16 / size ≤ 4 elements, all below
+    // `n`; each is one typed copy.
+    let edge = |from: usize, cnt: usize| {
+        for i in 0..4 {
+            if i < cnt {
+                // SAFETY: as above.
+                unsafe { *dst.add(from + i) = *src.add(from + i) };
+            }
+        }
+    };
+    edge(0, head);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        // SAFETY: `dst + head` is 16-byte aligned; the body's vectors lie
+        // inside both runs.
+        unsafe {
+            let (from, to) = (
+                src.add(head).cast::<__m128i>(),
+                dst.add(head).cast::<__m128i>(),
+            );
+            for k in 0..body * size / 16 {
+                _mm_stream_si128(to.add(k), _mm_loadu_si128(from.add(k)));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: the body lies inside both runs.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.add(head), dst.add(head), body)
+    };
+    edge(head + body, n - head - body);
+}
+
 /// Orders every streaming store made so far before any later store (a
 /// no-op where stores are not streamed).
 #[inline(always)]
@@ -130,6 +181,28 @@ mod tests {
                 unsafe { fill(b.as_mut_ptr().add(skip), len, -7) };
                 assert!(b[..skip].iter().all(|&x| x == 0));
                 assert!(b[skip..].iter().all(|&x| x == -7), "len {len} skip {skip}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_are_stored_whole_at_any_alignment() {
+        for n in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 31, 128, 131] {
+            for skip in 0..4 {
+                let mut c = vec![0.0f32; n + 8];
+                let src: Vec<f32> = (0..n).map(|i| i as f32 - 2.5).collect();
+                // SAFETY: `n` elements from `skip` are inside `c`.
+                unsafe { store_run(c.as_mut_ptr().add(skip), src.as_ptr(), n) };
+                fence();
+                assert_eq!(&c[skip..skip + n], &src[..], "f32, {n} from {skip}");
+                assert!(c[..skip].iter().chain(&c[skip + n..]).all(|&x| x == 0.0));
+                let mut d = vec![0i64; n + 8];
+                let src: Vec<i64> = (0..n as i64).map(|i| 3 * i - 7).collect();
+                // SAFETY: as above.
+                unsafe { store_run(d.as_mut_ptr().add(skip), src.as_ptr(), n) };
+                fence();
+                assert_eq!(&d[skip..skip + n], &src[..], "i64, {n} from {skip}");
+                assert!(d[..skip].iter().chain(&d[skip + n..]).all(|&x| x == 0));
             }
         }
     }
