@@ -460,6 +460,27 @@ fn macros_accept_arrays_views_and_references() {
 }
 
 #[test]
+fn macros_take_the_subscripts_from_a_macro_rules_fragment() {
+    // `$spec:literal` and `$spec:expr` reach the macro wrapped in invisible
+    // delimiters; they are still literals.
+    macro_rules! by_literal {
+        ($spec:literal, $($x:expr),+) => {
+            einsum!($spec, $($x),+)
+        };
+    }
+    macro_rules! by_expr {
+        ($spec:expr, $($x:expr),+) => {
+            try_einsum!($spec, $($x),+)
+        };
+    }
+    let a = Array::<f64>::from_fn(&[3, 4], |i| (i[0] * 4 + i[1]) as f64);
+    let b = Array::<f64>::from_fn(&[4, 2], |i| (i[0] as f64) - (i[1] as f64));
+    let want = einsum_dyn("ij,jk->ik", &[a.view(), b.view()]).unwrap();
+    assert_eq!(by_literal!("ij,jk->ik", &a, &b), want);
+    assert_eq!(by_expr!("ij,jk->ik", &a, &b).unwrap(), want);
+}
+
+#[test]
 fn macros_report_shape_errors() {
     let a = Array::<f64>::zeros(&[2, 3]);
     let err = try_einsum!("ij,jk", &a, &a).unwrap_err();

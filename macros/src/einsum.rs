@@ -32,7 +32,7 @@ impl Parse for Args {
             ));
         }
         let mut args = Punctuated::<Expr, Token![,]>::parse_terminated(input)?.into_iter();
-        let spec = match args.next() {
+        let spec = match args.next().map(transparent) {
             Some(Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
             })) => s,
@@ -50,6 +50,17 @@ impl Parse for Args {
             spec,
             operands: args.collect(),
         })
+    }
+}
+
+/// The expression inside invisible delimiters: a `$spec:literal` (or
+/// `:expr`) fragment of a `macro_rules!` macro reaches a procedural macro
+/// wrapped in a `None`-delimited group, and is still the literal the user
+/// wrote.
+fn transparent(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(group) => transparent(*group.expr),
+        other => other,
     }
 }
 

@@ -27,36 +27,22 @@ use std::time::Instant;
 
 use einkern::{einsum, random, Array, Element};
 
-type Dgemm = unsafe extern "C" fn(
+/// CBLAS `?gemm` with 64-bit integers: order, transposes, m, n, k, alpha,
+/// A, lda, B, ldb, beta, C, ldc.
+type Gemm<T> = unsafe extern "C" fn(
     i32,
     i32,
     i32,
     i64,
     i64,
     i64,
-    f64,
-    *const f64,
+    T,
+    *const T,
     i64,
-    *const f64,
+    *const T,
     i64,
-    f64,
-    *mut f64,
-    i64,
-);
-type Sgemm = unsafe extern "C" fn(
-    i32,
-    i32,
-    i32,
-    i64,
-    i64,
-    i64,
-    f32,
-    *const f32,
-    i64,
-    *const f32,
-    i64,
-    f32,
-    *mut f32,
+    T,
+    *mut T,
     i64,
 );
 const ROW_MAJOR: i32 = 101;
@@ -65,8 +51,8 @@ const TRANS: i32 = 112;
 
 /// NumPy's OpenBLAS, loaded from `EINKERN_OPENBLAS` when it is set.
 struct OpenBlas {
-    dgemm: Dgemm,
-    sgemm: Sgemm,
+    dgemm: Gemm<f64>,
+    sgemm: Gemm<f32>,
 }
 
 impl OpenBlas {
@@ -88,8 +74,8 @@ impl OpenBlas {
                 return None;
             }
             Some(OpenBlas {
-                dgemm: std::mem::transmute::<*mut c_void, Dgemm>(d),
-                sgemm: std::mem::transmute::<*mut c_void, Sgemm>(s),
+                dgemm: std::mem::transmute::<*mut c_void, Gemm<f64>>(d),
+                sgemm: std::mem::transmute::<*mut c_void, Gemm<f32>>(s),
             })
         }
     }
@@ -114,51 +100,34 @@ trait Float: Element + faer::traits::ComplexField {
     unsafe fn openblas(blas: &OpenBlas, mm: Mm, a: *const Self, b: *const Self, c: *mut Self);
 }
 
-impl Float for f64 {
-    fn one() -> Self {
-        1.0
-    }
-    fn zero() -> Self {
-        0.0
-    }
-    unsafe fn openblas(blas: &OpenBlas, mm: Mm, a: *const f64, b: *const f64, c: *mut f64) {
-        let (tb, ldb) = if mm.b_t {
-            (TRANS, mm.k)
-        } else {
-            (NO_TRANS, mm.n)
-        };
-        let (m, n, k) = (mm.m as i64, mm.n as i64, mm.k as i64);
-        // SAFETY: the caller's guarantee.
-        unsafe {
-            (blas.dgemm)(
-                ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, k, b, ldb as i64, 0.0, c, n,
-            )
-        };
-    }
+macro_rules! impl_float {
+    ($t:ty, $field:ident) => {
+        impl Float for $t {
+            fn one() -> Self {
+                1.0
+            }
+            fn zero() -> Self {
+                0.0
+            }
+            unsafe fn openblas(blas: &OpenBlas, mm: Mm, a: *const $t, b: *const $t, c: *mut $t) {
+                let (tb, ldb) = if mm.b_t {
+                    (TRANS, mm.k)
+                } else {
+                    (NO_TRANS, mm.n)
+                };
+                let (m, n, k) = (mm.m as i64, mm.n as i64, mm.k as i64);
+                // SAFETY: the caller's guarantee.
+                unsafe {
+                    (blas.$field)(
+                        ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, k, b, ldb as i64, 0.0, c, n,
+                    )
+                };
+            }
+        }
+    };
 }
-
-impl Float for f32 {
-    fn one() -> Self {
-        1.0
-    }
-    fn zero() -> Self {
-        0.0
-    }
-    unsafe fn openblas(blas: &OpenBlas, mm: Mm, a: *const f32, b: *const f32, c: *mut f32) {
-        let (tb, ldb) = if mm.b_t {
-            (TRANS, mm.k)
-        } else {
-            (NO_TRANS, mm.n)
-        };
-        let (m, n, k) = (mm.m as i64, mm.n as i64, mm.k as i64);
-        // SAFETY: the caller's guarantee.
-        unsafe {
-            (blas.sgemm)(
-                ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, k, b, ldb as i64, 0.0, c, n,
-            )
-        };
-    }
-}
+impl_float!(f64, dgemm);
+impl_float!(f32, sgemm);
 
 /// B's (row, column) strides in elements.
 fn b_strides(mm: Mm) -> (isize, isize) {
@@ -339,86 +308,69 @@ fn main() {
     let wants = |w: &str| only.is_empty() || only.contains(&w);
     let blas = OpenBlas::load();
     let blas = blas.as_ref();
-    let square = |n| {
-        (
-            1,
-            Mm {
-                m: n,
-                k: n,
-                n,
-                b_t: false,
-            },
-        )
+    let square = |n| Mm {
+        m: n,
+        k: n,
+        n,
+        b_t: false,
     };
-
-    if wants("matmul_f64_512") {
-        let (a, b) = (
-            uniform::<f64>(&[512, 512], 1),
-            uniform::<f64>(&[512, 512], 2),
-        );
-        let mut e = || drop(black_box(einsum!("ij,jk->ik", &a, &b)));
-        race_products(
-            "matmul_f64_512",
-            rounds,
-            blas,
-            square(512),
-            (&a, &b),
-            &mut e,
-        );
-    }
-    if wants("matmul_f32_1024") {
-        let (a, b) = (
-            uniform::<f32>(&[1024, 1024], 1),
-            uniform::<f32>(&[1024, 1024], 2),
-        );
-        let mut e = || drop(black_box(einsum!("ij,jk->ik", &a, &b)));
-        race_products(
-            "matmul_f32_1024",
-            rounds,
-            blas,
-            square(1024),
-            (&a, &b),
-            &mut e,
-        );
-    }
-    if wants("bmm_f32_64x64") {
-        let (a, b) = (
-            uniform::<f32>(&[256, 64, 64], 1),
-            uniform::<f32>(&[256, 64, 64], 2),
-        );
-        let mut e = || drop(black_box(einsum!("bij,bjk->bik", &a, &b)));
-        race_products(
-            "bmm_f32_64x64",
-            rounds,
-            blas,
-            (256, square(64).1),
-            (&a, &b),
-            &mut e,
-        );
-    }
-    if wants("attn_scores_f32") {
-        let (q, k) = (
-            uniform::<f32>(&[4, 8, 128, 64], 1),
-            uniform::<f32>(&[4, 8, 128, 64], 2),
-        );
-        let mut e = || drop(black_box(einsum!("bhqd,bhkd->bhqk", &q, &k)));
-        let mm = Mm {
-            m: 128,
-            k: 64,
-            n: 128,
-            b_t: true,
+    // Two operands of the same shape, `batch` products `mm` of them.
+    macro_rules! products {
+        ($name:literal, $t:ty, $shape:expr, $spec:literal, $batch:expr, $mm:expr) => {
+            if wants($name) {
+                let (a, b) = (uniform::<$t>(&$shape, 1), uniform::<$t>(&$shape, 2));
+                let mut e = || drop(black_box(einsum!($spec, &a, &b)));
+                race_products($name, rounds, blas, ($batch, $mm), (&a, &b), &mut e);
+            }
         };
-        race_products("attn_scores_f32", rounds, blas, (32, mm), (&q, &k), &mut e);
     }
-    if wants("tensor4_f64") {
-        // abcd,cdef->abef is a 576 × 576 × 576 product of the same buffers.
-        let (a, b) = (
-            uniform::<f64>(&[24, 24, 24, 24], 1),
-            uniform::<f64>(&[24, 24, 24, 24], 2),
-        );
-        let mut e = || drop(black_box(einsum!("abcd,cdef->abef", &a, &b)));
-        race_products("tensor4_f64", rounds, blas, square(576), (&a, &b), &mut e);
-    }
+    products!(
+        "matmul_f64_512",
+        f64,
+        [512, 512],
+        "ij,jk->ik",
+        1,
+        square(512)
+    );
+    products!(
+        "matmul_f32_1024",
+        f32,
+        [1024, 1024],
+        "ij,jk->ik",
+        1,
+        square(1024)
+    );
+    products!(
+        "bmm_f32_64x64",
+        f32,
+        [256, 64, 64],
+        "bij,bjk->bik",
+        256,
+        square(64)
+    );
+    let attn = Mm {
+        m: 128,
+        k: 64,
+        n: 128,
+        b_t: true,
+    };
+    products!(
+        "attn_scores_f32",
+        f32,
+        [4, 8, 128, 64],
+        "bhqd,bhkd->bhqk",
+        32,
+        attn
+    );
+    // abcd,cdef->abef is a 576 × 576 × 576 product of the same buffers.
+    products!(
+        "tensor4_f64",
+        f64,
+        [24, 24, 24, 24],
+        "abcd,cdef->abef",
+        1,
+        square(576)
+    );
     if wants("chain3_f64") {
         let a = uniform::<f64>(&[64, 1024], 1);
         let b = uniform::<f64>(&[1024, 1024], 2);
