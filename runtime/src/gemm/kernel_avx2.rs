@@ -90,31 +90,52 @@ mod x86 {
                     let (o1, o2) = (off(1), off(2));
                     let (o4, o5) = (off(4) - off(3), off(5) - off(3));
                     let mut b3 = b.wrapping_offset(off(3));
-                    for _ in 0..t.k {
-                        // SAFETY: as in `k_loop`, for columns below t.cols
-                        // (b3 is column min(3, last)): every offset names a
-                        // real column, and 2·L elements at a are readable
-                        // at every K step.
-                        unsafe {
-                            let a0 = $loadu(a);
-                            let a1 = $loadu(a.add(L));
-                            let col = [
-                                *b,
-                                *b.offset(o1),
-                                *b.offset(o2),
-                                *b3,
-                                *b3.offset(o4),
-                                *b3.offset(o5),
-                            ];
-                            for j in 0..NR {
-                                let bj = $set1(col[j]);
-                                acc[j][0] = $fmadd(a0, bj, acc[j][0]);
-                                acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                    // One K step `$d` past the current pointers. Unrolled by
+                    // four: bmm 64³ (k = 64 per call) 2–10% faster, f32
+                    // 1024³ and tensor4 2–4% at the median under a memory
+                    // load on the other core, alternating in one process.
+                    macro_rules! in_place_step {
+                        ($d:expr) => {
+                            // SAFETY: as in `k_loop`, for columns below
+                            // t.cols (b3 is column min(3, last)) and K step
+                            // $d ahead, still below t.k: every offset names
+                            // a real column, and 2·L elements at a are
+                            // readable at every K step.
+                            unsafe {
+                                let ad = a.offset($d * t.a_ks);
+                                let (a0, a1) = ($loadu(ad), $loadu(ad.add(L)));
+                                let col = [
+                                    *b.add($d),
+                                    *b.offset(o1).add($d),
+                                    *b.offset(o2).add($d),
+                                    *b3.add($d),
+                                    *b3.offset(o4).add($d),
+                                    *b3.offset(o5).add($d),
+                                ];
+                                for j in 0..NR {
+                                    let bj = $set1(col[j]);
+                                    acc[j][0] = $fmadd(a0, bj, acc[j][0]);
+                                    acc[j][1] = $fmadd(a1, bj, acc[j][1]);
+                                }
                             }
-                            a = a.offset(t.a_ks);
-                            b = b.add(1);
-                            b3 = b3.add(1);
-                        }
+                        };
+                    }
+                    for _ in 0..t.k / 4 {
+                        in_place_step!(0);
+                        in_place_step!(1);
+                        in_place_step!(2);
+                        in_place_step!(3);
+                        // Only forms addresses: the next K steps, or one
+                        // past the last.
+                        a = a.wrapping_offset(4 * t.a_ks);
+                        b = b.wrapping_add(4);
+                        b3 = b3.wrapping_add(4);
+                    }
+                    for _ in 0..t.k % 4 {
+                        in_place_step!(0);
+                        a = a.wrapping_offset(t.a_ks);
+                        b = b.wrapping_add(1);
+                        b3 = b3.wrapping_add(1);
                     }
                 } else {
                     k_loop!(t.b_js);
