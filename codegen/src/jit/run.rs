@@ -88,13 +88,7 @@ pub unsafe fn run_part(
     let refs: Vec<&[isize]> = strides.iter().map(Vec::as_slice).collect();
     let loops = Loops::new(&out.shape, &out.strides, &refs);
     let ptrs: Vec<*const u8> = inputs.iter().map(|o| o.ptr as *const u8).collect();
-    let out_len = out.shape.iter().product::<usize>();
-    let out_bytes = out_len.saturating_mul(size_of(part.slot_types[part.out_slot]));
-    let full_inputs = inputs
-        .iter()
-        .filter(|op| op.shape.iter().product::<usize>() == out_len)
-        .count();
-    let stream = out_bytes >= stream::STREAM_BYTES && full_inputs >= 2 && memory_bound(part);
+    let stream = streams_output(part, inputs, out);
     let row = |len: usize, ins: &[*const u8], in_strides: &[isize], o: *mut u8, os: isize| {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
@@ -123,24 +117,34 @@ pub unsafe fn run_part(
     Ok(())
 }
 
-/// Whether a part is bound by memory, so a large output read from two or
-/// more full-size inputs is best written from the block buffer with
-/// streaming stores (no read for ownership of lines about to be
-/// overwritten), as `#[kernel]` does. Alternating in one process over 10⁷
-/// f64: `2*a + 3*b` 14% and `a*b + c` 6% faster (medians) streamed. Parts
-/// with one full-size input gained nothing (a copy, `x * s` with `s` a
-/// broadcast row) or lost (the clip, 11%), and so did parts that call vector
-/// math (`exp(-a*a/2) * b`, 23.4 → 26.8 ms) or divide or take square roots,
+/// Whether `part` writes `out` from the block buffer with streaming stores
+/// (no read for ownership of lines about to be overwritten), as `#[kernel]`
+/// does: for an output of [`stream::STREAM_BYTES`] or more, read from two or
+/// more full-size inputs, by a part without vector-math calls, divisions or
+/// square roots. Alternating in one process over 10⁷ f64: `2*a + 3*b` 14%
+/// and `a*b + c` 6% faster (medians) streamed. Parts with one full-size
+/// input gained nothing (a copy, `x * s` with `s` a broadcast row) or lost
+/// (the clip, 11%), and so did parts that call vector math
+/// (`exp(-a*a/2) * b`, 23.4 → 26.8 ms) or divide or take square roots,
 /// which the JIT does two lanes at a time (`a / c` and `(x - mu) / sd`,
 /// 8–15% slower).
-fn memory_bound(part: &Part) -> bool {
-    part.calls.iter().all(Vec::is_empty)
-        && !part.graph.nodes().iter().any(|node| {
-            matches!(
-                node.op,
-                Op::Binary(BinaryOp::Div, ..) | Op::Func1(Func::Sqrt, _)
-            )
-        })
+fn streams_output(part: &Part, inputs: &[Operand], out: &Operand) -> bool {
+    let out_len = out.shape.iter().product::<usize>();
+    let out_bytes = out_len.saturating_mul(size_of(part.slot_types[part.out_slot]));
+    let full_inputs = inputs
+        .iter()
+        .filter(|op| op.shape.iter().product::<usize>() == out_len)
+        .count();
+    let slow_arithmetic = part.graph.nodes().iter().any(|node| {
+        matches!(
+            node.op,
+            Op::Binary(BinaryOp::Div, ..) | Op::Func1(Func::Sqrt, _)
+        )
+    });
+    out_bytes >= stream::STREAM_BYTES
+        && full_inputs >= 2
+        && part.calls.iter().all(Vec::is_empty)
+        && !slow_arithmetic
 }
 
 thread_local! {
