@@ -23,17 +23,27 @@
 //! (baseline, AVX2+FMA, AVX-512) and chosen by [`crate::cpu::isa`]. Integer
 //! arithmetic wraps. Contiguous sums and dots are pairwise over blocks of
 //! [`PAIRWISE_BLOCK`] elements with [`LANES`] accumulators each, so the
-//! rounding error of an `f32` sum grows like `log n`, as in NumPy.
+//! rounding error of an `f32` sum grows like `log n`, as in NumPy. Where
+//! the CPU has FMA, contiguous dots fuse each product into its sum, as
+//! BLAS does, so their last bits depend on the ISA.
 
 use crate::cpu::{isa, Isa};
 use crate::element::{DType, Element};
+use std::mem::MaybeUninit;
 
-/// Independent accumulators of the contiguous reduction loops (a few vector
-/// registers' worth, enough to hide the add latency).
-pub const LANES: usize = 32;
+/// Independent accumulators of the contiguous reduction loops: four AVX2
+/// registers of `f64`, enough to hide the add latency with two runs read
+/// side by side. 32 gave two runs of `f64` all sixteen AVX2 registers as
+/// accumulators, and the loop spilled.
+pub const LANES: usize = 16;
 
-/// Contiguous reductions longer than this are split in halves recursively.
+/// Contiguous reductions are summed in blocks of this many elements, and
+/// the block sums combined pairwise.
 pub const PAIRWISE_BLOCK: usize = 2048;
+
+/// Contiguous reductions longer than this are read as two halves side by
+/// side.
+const SPLIT: usize = 2 * PAIRWISE_BLOCK;
 
 /// Output elements one accumulate sweep updates: a row chunk that stays in
 /// L2 while every summed label is swept over it. Long, so the input streams
@@ -107,6 +117,10 @@ pub unsafe fn sum_of_products<T: Element>(
 trait Arith: Element {
     fn add(self, other: Self) -> Self;
     fn mul(self, other: Self) -> Self;
+    /// `self + x·y`, rounded once when `FUSED` (a float FMA; only code
+    /// compiled with the `fma` target feature passes `true`, elsewhere it
+    /// would be a library call).
+    fn add_product<const FUSED: bool>(self, x: Self, y: Self) -> Self;
 }
 
 macro_rules! arith_float {
@@ -119,6 +133,14 @@ macro_rules! arith_float {
             #[inline(always)]
             fn mul(self, other: Self) -> Self {
                 self * other
+            }
+            #[inline(always)]
+            fn add_product<const FUSED: bool>(self, x: Self, y: Self) -> Self {
+                if FUSED {
+                    x.mul_add(y, self)
+                } else {
+                    self + x * y
+                }
             }
         }
     };
@@ -133,6 +155,10 @@ macro_rules! arith_int {
             #[inline(always)]
             fn mul(self, other: Self) -> Self {
                 self.wrapping_mul(other)
+            }
+            #[inline(always)]
+            fn add_product<const FUSED: bool>(self, x: Self, y: Self) -> Self {
+                self.wrapping_add(x.wrapping_mul(y))
             }
         }
     };
@@ -391,9 +417,23 @@ unsafe fn product<S: Arith>(ptrs: &[*const S]) -> S {
 
 /// Generates `$name`, which runs `$generic` compiled for the best ISA the
 /// CPU has: the generic body is `#[inline(always)]`, so each wrapper gets a
-/// copy vectorised for its target features.
+/// copy vectorised for its target features. With `fused`, the generic's
+/// second parameter says whether the copy may fuse multiply-adds: `true`
+/// in the wrappers with FMA, `false` in the baseline one.
 macro_rules! multiversion {
+    ($(#[$doc:meta])* unsafe fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? => fused $generic:ident) => {
+        multiversion! {
+            @ $(#[$doc])* unsafe fn $name($($arg: $ty),*) $(-> $ret)?
+                => $generic::<S, true>, $generic::<S, false>
+        }
+    };
     ($(#[$doc:meta])* unsafe fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? => $generic:ident) => {
+        multiversion! {
+            @ $(#[$doc])* unsafe fn $name($($arg: $ty),*) $(-> $ret)?
+                => $generic::<S>, $generic::<S>
+        }
+    };
+    (@ $(#[$doc:meta])* unsafe fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? => $fma:expr, $base:expr) => {
         $(#[$doc])*
         unsafe fn $name<S: Arith>($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
@@ -401,12 +441,12 @@ macro_rules! multiversion {
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2<S: Arith>($($arg: $ty),*) $(-> $ret)? {
                     // SAFETY: forwarded; the caller checked the CPU has AVX2+FMA.
-                    unsafe { $generic::<S>($($arg),*) }
+                    unsafe { $fma($($arg),*) }
                 }
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
                 unsafe fn avx512<S: Arith>($($arg: $ty),*) $(-> $ret)? {
                     // SAFETY: forwarded; the caller checked the CPU has AVX-512.
-                    unsafe { $generic::<S>($($arg),*) }
+                    unsafe { $fma($($arg),*) }
                 }
                 match isa() {
                     // SAFETY: `isa()` reported the features each wrapper enables.
@@ -417,7 +457,7 @@ macro_rules! multiversion {
                 }
             }
             // SAFETY: forwarded to the caller.
-            unsafe { $generic::<S>($($arg),*) }
+            unsafe { $base($($arg),*) }
         }
     };
 }
@@ -450,29 +490,48 @@ struct Run<S> {
 }
 
 impl<S: Arith> Run<S> {
-    /// The pairwise halves: the low one holds whole `LANES` chunks.
+    /// Elements `start .. start + n` of the run.
     #[inline(always)]
-    fn halves(self) -> (Self, Self) {
-        let mid = self.n / 2 / LANES * LANES;
-        let hi = Run {
-            x: self.x.wrapping_add(mid),
+    fn sub(self, start: usize, n: usize) -> Self {
+        Run {
+            x: self.x.wrapping_add(start),
             // A sum's null `y` stays null.
             y: if self.y.is_null() {
                 self.y
             } else {
-                self.y.wrapping_add(mid)
+                self.y.wrapping_add(start)
             },
-            n: self.n - mid,
-        };
-        (Run { n: mid, ..self }, hi)
+            n,
+        }
     }
 
-    /// Terms `c·LANES ..` of the sum, one chunk (`DOT`: `y` is not null).
+    /// Block `k` of [`PAIRWISE_BLOCK`] elements (the last one may be
+    /// shorter).
+    #[inline(always)]
+    fn block(self, k: usize) -> Self {
+        let start = k * PAIRWISE_BLOCK;
+        self.sub(start, PAIRWISE_BLOCK.min(self.n - start))
+    }
+
+    /// The halves of a run longer than [`SPLIT`], split where the high
+    /// one starts half a 4 KiB page off the low one's page offset. Four
+    /// streams at one page offset (the halves of two page-aligned arrays)
+    /// share their L1 sets: `i,i->` over 10⁷ f64 split at a page multiple
+    /// took 1.02–1.03× the time of a split half a page off (200 calls
+    /// each, alternating in one process).
+    #[inline(always)]
+    fn halves(self) -> (Self, Self) {
+        let mid = half_page_split::<S>(self.n);
+        (self.sub(0, mid), self.sub(mid, self.n - mid))
+    }
+
+    /// Adds terms `c·LANES ..` of the sum (`DOT`: `y` is not null), one
+    /// chunk, to the accumulators, one term each.
     ///
     /// # Safety
     /// `(c + 1)·LANES ≤ n`, and the run's pointers are valid for `n` reads.
     #[inline(always)]
-    unsafe fn chunk<const DOT: bool>(&self, c: usize) -> [S; LANES] {
+    unsafe fn add_chunk<const DOT: bool, const FUSED: bool>(&self, c: usize, acc: &mut [S; LANES]) {
         let load = |p: *const S| {
             // SAFETY: elements c·LANES .. (c + 1)·LANES of the run, per the
             // caller; read as one array value so the adds vectorise.
@@ -481,73 +540,166 @@ impl<S: Arith> Run<S> {
         let x = load(self.x);
         if DOT {
             let y = load(self.y);
-            std::array::from_fn(|j| x[j].mul(y[j]))
+            for j in 0..LANES {
+                acc[j] = acc[j].add_product::<FUSED>(x[j], y[j]);
+            }
         } else {
-            x
+            for j in 0..LANES {
+                acc[j] = acc[j].add(x[j]);
+            }
         }
     }
 
-    /// Term `i` of the sum.
+    /// `acc` plus term `i` of the sum.
     ///
     /// # Safety
     /// `i < n`, and the run's pointers are valid for `n` reads.
     #[inline(always)]
-    unsafe fn term<const DOT: bool>(&self, i: usize) -> S {
+    unsafe fn add_term<const DOT: bool, const FUSED: bool>(&self, i: usize, acc: S) -> S {
         // SAFETY: forwarded to the caller.
         unsafe {
             if DOT {
-                (*self.x.add(i)).mul(*self.y.add(i))
+                acc.add_product::<FUSED>(*self.x.add(i), *self.y.add(i))
             } else {
-                *self.x.add(i)
+                acc.add(*self.x.add(i))
             }
         }
     }
 }
 
-/// A reduction, pairwise: runs longer than [`PAIRWISE_BLOCK`] are split in
-/// halves, and the halves are read side by side ([`reduce2`]).
+/// A reduction, pairwise. A run longer than [`SPLIT`] is read as its two
+/// halves side by side ([`blocks`] of both): two streams from memory
+/// instead of one.
 ///
 /// # Safety
 /// The run's pointers are valid for `n` contiguous reads.
 #[inline(always)]
-unsafe fn reduce_generic<S: Arith>(r: Run<S>) -> S {
-    if r.n > PAIRWISE_BLOCK {
+unsafe fn reduce_generic<S: Arith, const FUSED: bool>(r: Run<S>) -> S {
+    if r.n > SPLIT {
         let (lo, hi) = r.halves();
-        // SAFETY: both halves lie inside the run. The halves go through the
-        // dispatcher: a plain recursive call would be an ordinary call of
-        // this function compiled *without* the caller's target features,
-        // and every leaf would run the baseline code (measured: a 4096²
-        // f64 row sum at 1.23× the time of a plain AVX2 loop).
-        let [l, h] = unsafe { reduce2(lo, hi) };
+        // SAFETY: both halves lie inside the run.
+        let [l, h] = unsafe { blocks::<S, 2, FUSED>([lo, hi]) };
         return l.add(h);
     }
     // SAFETY: forwarded to the caller.
-    let [sum] = unsafe { leaves([r]) };
+    let [sum] = unsafe { blocks::<S, 1, FUSED>([r]) };
     sum
 }
 
-/// `[reduce(a), reduce(b)]`, bit for bit, with `a` and `b` read side by side
-/// whenever their pairwise splits match: two streams from memory instead of
-/// one. On the project's machine (Zen 3) one stream reads at about 23 GB/s
-/// and two at 27–28: a 4096² row sum takes 0.8× the time of rows summed one
-/// at a time, and a dot product of 10⁷ (four streams) 0.92×.
+/// `[reduce(a), reduce(b)]`, bit for bit, with `a` and `b` read side by
+/// side: two streams from memory instead of one (runs longer than
+/// [`SPLIT`] are read as two streams each already). On the project's
+/// machine (Zen 3) one stream reads at about 23 GB/s and two at 27–28: a
+/// 4096² row sum takes 0.8× the time of rows summed one at a time, and a
+/// dot product of 10⁷ (four streams) 0.92×.
 ///
 /// # Safety
 /// As [`reduce_generic`], for both runs; both are sums or both are dots.
 #[inline(always)]
-unsafe fn reduce2_generic<S: Arith>(a: Run<S>, b: Run<S>) -> [S; 2] {
-    // SAFETY (all arms): every run passed on lies inside `a` or `b`.
+unsafe fn reduce2_generic<S: Arith, const FUSED: bool>(a: Run<S>, b: Run<S>) -> [S; 2] {
+    // SAFETY (both arms): forwarded to the caller.
     unsafe {
-        match (a.n > PAIRWISE_BLOCK, b.n > PAIRWISE_BLOCK) {
-            (true, true) => {
-                let ((al, ah), (bl, bh)) = (a.halves(), b.halves());
-                let [x, y] = reduce2(al, bl);
-                let [z, w] = reduce2(ah, bh);
-                [x.add(z), y.add(w)]
-            }
-            (false, false) => leaves([a, b]),
-            _ => [reduce(a), reduce(b)],
+        if a.n > SPLIT || b.n > SPLIT {
+            [reduce_generic::<S, FUSED>(a), reduce_generic::<S, FUSED>(b)]
+        } else {
+            blocks::<S, 2, FUSED>([a, b])
         }
+    }
+}
+
+/// The sums of `R` runs, each pairwise: blocks of [`PAIRWISE_BLOCK`]
+/// elements, each summed by [`leaves`] and combined by a [`Pairwise`]
+/// counter, in one flat loop. Blocks at the same index are read side by
+/// side, so each run's result does not depend on `R`.
+///
+/// A flat loop rather than recursive halving: halving to the block size
+/// cost a call, a fold and a restart of the streams per 1–2 K elements
+/// (`i,i->` over 10⁷ f64 took 1.08–1.17× the time of one plain AVX2 loop).
+///
+/// # Safety
+/// As [`reduce_generic`], for every run; all are sums or all are dots.
+#[inline(always)]
+unsafe fn blocks<S: Arith, const R: usize, const FUSED: bool>(runs: [Run<S>; R]) -> [S; R] {
+    if runs.iter().all(|r| r.n <= PAIRWISE_BLOCK) {
+        // SAFETY: forwarded to the caller; one block each.
+        return unsafe { leaves::<S, R, FUSED>(runs) };
+    }
+    let mut sums: [Pairwise<S>; R] = std::array::from_fn(|_| Pairwise::new());
+    let common = runs.iter().map(|r| r.n / PAIRWISE_BLOCK).min().unwrap_or(0);
+    for k in 0..common {
+        // SAFETY: block `k` is whole in every run.
+        let s = unsafe { leaves::<S, R, FUSED>(runs.map(|r| r.block(k))) };
+        for (p, s) in sums.iter_mut().zip(s) {
+            p.push(s);
+        }
+    }
+    for (p, r) in sums.iter_mut().zip(&runs) {
+        for k in common..r.n.div_ceil(PAIRWISE_BLOCK) {
+            // SAFETY: block `k` starts inside the run and ends with it at
+            // the latest.
+            let [s] = unsafe { leaves::<S, 1, FUSED>([r.block(k)]) };
+            p.push(s);
+        }
+    }
+    sums.map(|p| p.total())
+}
+
+/// Where [`Run::halves`] splits a run of `n > SPLIT` elements: the
+/// multiple of a 4 KiB page nearest below `n / 2`, plus half a page.
+fn half_page_split<S>(n: usize) -> usize {
+    let page = 4096 / std::mem::size_of::<S>();
+    n / 2 / page * page + page / 2
+}
+
+/// Block sums combined pairwise as they arrive: a binary counter whose slot
+/// `l`, when bit `l` of the count is set, holds the sum of 2^l consecutive
+/// blocks. The rounding error grows like the logarithm of the block count,
+/// as with recursive halving, without recursion.
+struct Pairwise<S> {
+    /// Uninitialised until first written: a fresh counter costs nothing,
+    /// which matters for row sums of a few blocks per row.
+    slots: [MaybeUninit<S>; usize::BITS as usize],
+    count: usize,
+}
+
+impl<S: Arith> Pairwise<S> {
+    fn new() -> Self {
+        Pairwise {
+            slots: [MaybeUninit::uninit(); usize::BITS as usize],
+            count: 0,
+        }
+    }
+
+    /// Slot `level`, whose bit of the count is set.
+    #[inline(always)]
+    fn slot(&self, level: usize) -> S {
+        debug_assert!(self.count >> level & 1 == 1);
+        // SAFETY: a bit of the count is set only by `push`, right after it
+        // writes that slot; carries clear bits without un-writing slots.
+        unsafe { self.slots[level].assume_init() }
+    }
+
+    /// Adds the next block's sum, merging the equal-sized groups it
+    /// completes.
+    #[inline(always)]
+    fn push(&mut self, mut sum: S) {
+        let mut level = 0;
+        while self.count >> level & 1 == 1 {
+            sum = self.slot(level).add(sum);
+            level += 1;
+        }
+        self.slots[level] = MaybeUninit::new(sum);
+        self.count += 1;
+    }
+
+    /// The sum of every block, the earliest (largest) groups first.
+    fn total(&self) -> S {
+        (0..usize::BITS as usize)
+            .rev()
+            .filter(|&l| self.count >> l & 1 == 1)
+            .map(|l| self.slot(l))
+            .reduce(|a, b| a.add(b))
+            .unwrap_or(S::ZERO)
     }
 }
 
@@ -558,13 +710,13 @@ unsafe fn reduce2_generic<S: Arith>(a: Run<S>, b: Run<S>) -> [S; 2] {
 /// # Safety
 /// As [`reduce_generic`], for every run; all are sums or all are dots.
 #[inline(always)]
-unsafe fn leaves<S: Arith, const R: usize>(runs: [Run<S>; R]) -> [S; R] {
+unsafe fn leaves<S: Arith, const R: usize, const FUSED: bool>(runs: [Run<S>; R]) -> [S; R] {
     // SAFETY: forwarded to the caller.
     unsafe {
         if runs[0].y.is_null() {
-            leaves_of::<S, R, false>(runs)
+            leaves_of::<S, R, false, FUSED>(runs)
         } else {
-            leaves_of::<S, R, true>(runs)
+            leaves_of::<S, R, true, FUSED>(runs)
         }
     }
 }
@@ -574,30 +726,26 @@ unsafe fn leaves<S: Arith, const R: usize>(runs: [Run<S>; R]) -> [S; R] {
 /// # Safety
 /// As [`leaves`], with `DOT` matching the runs.
 #[inline(always)]
-unsafe fn leaves_of<S: Arith, const R: usize, const DOT: bool>(runs: [Run<S>; R]) -> [S; R] {
+unsafe fn leaves_of<S: Arith, const R: usize, const DOT: bool, const FUSED: bool>(
+    runs: [Run<S>; R],
+) -> [S; R] {
     let mut acc = [[S::ZERO; LANES]; R];
     let common = runs.iter().map(|r| r.n / LANES).min().unwrap_or(0);
     for c in 0..common {
         for r in 0..R {
             // SAFETY: c < n / LANES for every run.
-            let t = unsafe { runs[r].chunk::<DOT>(c) };
-            for j in 0..LANES {
-                acc[r][j] = acc[r][j].add(t[j]);
-            }
+            unsafe { runs[r].add_chunk::<DOT, FUSED>(c, &mut acc[r]) };
         }
     }
     for (acc, r) in acc.iter_mut().zip(&runs) {
         let full = r.n / LANES;
         for c in common..full {
             // SAFETY: c < n / LANES.
-            let t = unsafe { r.chunk::<DOT>(c) };
-            for j in 0..LANES {
-                acc[j] = acc[j].add(t[j]);
-            }
+            unsafe { r.add_chunk::<DOT, FUSED>(c, acc) };
         }
         for (a, i) in acc.iter_mut().zip(full * LANES..r.n) {
             // SAFETY: i < n.
-            *a = a.add(unsafe { r.term::<DOT>(i) });
+            *a = unsafe { r.add_term::<DOT, FUSED>(i, *a) };
         }
     }
     acc.map(fold_lanes)
@@ -727,11 +875,11 @@ unsafe fn add2_contig_generic<S: Arith>(n: usize, out: *mut S, x: *const S, y: *
 
 multiversion! {
     /// A contiguous sum or dot product, pairwise.
-    unsafe fn reduce(r: Run<S>) -> S => reduce_generic
+    unsafe fn reduce(r: Run<S>) -> S => fused reduce_generic
 }
 multiversion! {
     /// Two contiguous sums or dot products, read side by side.
-    unsafe fn reduce2(a: Run<S>, b: Run<S>) -> [S; 2] => reduce2_generic
+    unsafe fn reduce2(a: Run<S>, b: Run<S>) -> [S; 2] => fused reduce2_generic
 }
 multiversion! {
     /// See [`mul_contig_generic`].
@@ -931,19 +1079,23 @@ mod tests {
     }
 
     /// Reading runs side by side must not change a bit: sums, dots and row
-    /// sums of many lengths (around the block size, ragged tails, halves of
-    /// unequal length, rows of a matrix in pairs and an odd one) equal a
-    /// plain recursive pairwise reduction, one run at a time, exactly.
+    /// sums of many lengths (around the block size and the split, ragged
+    /// tails, halves of unequal length, rows of a matrix in pairs and an
+    /// odd one) equal a plain pairwise reduction written recursively, one
+    /// run at a time, exactly.
     #[test]
     fn side_by_side_runs_give_the_pairwise_bits() {
-        fn pairwise(x: &[f32], y: &[f32]) -> f32 {
-            if x.len() > PAIRWISE_BLOCK {
-                let mid = x.len() / 2 / LANES * LANES;
-                return pairwise(&x[..mid], &y[..mid]) + pairwise(&x[mid..], &y[mid..]);
-            }
+        fn leaf(x: &[f32], y: &[f32]) -> f32 {
+            // The loops fuse products into their sums where the CPU has FMA.
+            let fused = isa() != Isa::Baseline;
             let mut acc = [0f32; LANES];
             for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
-                acc[i % LANES] += a * b;
+                let sum = &mut acc[i % LANES];
+                *sum = if fused {
+                    a.mul_add(b, *sum)
+                } else {
+                    *sum + a * b
+                };
             }
             let mut width = LANES;
             while width > 1 {
@@ -954,6 +1106,37 @@ mod tests {
             }
             acc[0]
         }
+        // A power-of-two count of block sums, halved recursively.
+        fn tree(s: &[f32]) -> f32 {
+            match s {
+                [one] => *one,
+                _ => tree(&s[..s.len() / 2]) + tree(&s[s.len() / 2..]),
+            }
+        }
+        // Block sums, in groups of the count's binary digits, largest first.
+        fn blocks(x: &[f32], y: &[f32]) -> f32 {
+            let sums: Vec<f32> = x
+                .chunks(PAIRWISE_BLOCK)
+                .zip(y.chunks(PAIRWISE_BLOCK))
+                .map(|(x, y)| leaf(x, y))
+                .collect();
+            let (mut total, mut at) = (None, 0);
+            for level in (0..usize::BITS).rev() {
+                if sums.len() >> level & 1 == 1 {
+                    let group = tree(&sums[at..at + (1 << level)]);
+                    total = Some(total.map_or(group, |t: f32| t + group));
+                    at += 1 << level;
+                }
+            }
+            total.unwrap_or(0.0)
+        }
+        fn pairwise(x: &[f32], y: &[f32]) -> f32 {
+            if x.len() > SPLIT {
+                let mid = x.len() / 2 / 1024 * 1024 + 512;
+                return blocks(&x[..mid], &y[..mid]) + blocks(&x[mid..], &y[mid..]);
+            }
+            blocks(x, y)
+        }
         // Magnitudes from 1e-6 to 1e6, so that any change of association
         // changes the rounding.
         let data: Vec<f32> = (0..140_000u32)
@@ -963,7 +1146,9 @@ mod tests {
             })
             .collect();
         let ones = vec![1f32; data.len()];
-        for n in [1, 31, 33, 2047, 2049, 4096, 4129, 6001, 10_007, 65_541] {
+        for n in [
+            0, 1, 31, 33, 2047, 2049, 4096, 4097, 4129, 6001, 10_007, 30_000, 59_000, 65_541,
+        ] {
             let (x, y) = (&data[..n], &data[n..2 * n]);
             assert_eq!(
                 sop(&[n], &[], &[(x, &[1])])[0],
@@ -973,7 +1158,7 @@ mod tests {
             let dot = sop(&[n], &[], &[(x, &[1]), (y, &[1])])[0];
             assert_eq!(dot, pairwise(x, y), "dot {n}");
         }
-        for (m, n) in [(2, 100), (3, 2049), (5, 4129), (7, 1)] {
+        for (m, n) in [(2, 100), (3, 2049), (4, 4096), (5, 4129), (7, 1)] {
             let a = &data[..m * n];
             let rows = sop(&[m, n], &[1], &[(a, &[n as isize, 1])]);
             for (i, &got) in rows.iter().enumerate() {
