@@ -654,10 +654,10 @@ unsafe fn pack_or_tail<T: GemmScalar>(
     }
 }
 
-/// The micro-panel starting at row `r0` of a block: in place (full panels of
-/// an operand read in place, and its ragged one with [`Tail::InPlace`]), the
-/// packed tail, or panel `r0 / w` of the packed block. Returns the pointer,
-/// its K stride and its row stride.
+/// The micro-panel starting at row `r0` (a multiple of `w`) of a block: in
+/// place (full panels of an operand read in place, and its ragged one with
+/// [`Tail::InPlace`]), the packed tail, or panel `r0 / w` of the packed
+/// block. Returns the pointer, its K stride and its row stride.
 #[allow(clippy::too_many_arguments)]
 fn panel<T>(
     buf: *const T,
@@ -669,13 +669,15 @@ fn panel<T>(
     direct: Option<(isize, isize)>,
     tail: Tail,
 ) -> (*const T, isize, isize) {
+    debug_assert_eq!(r0 % w, 0, "panels start at multiples of the width");
     match direct {
         // Only forms an address; the kernel reads valid rows only.
         Some((ks, rs)) if cnt == w || tail == Tail::InPlace => {
             (blk.ptr.wrapping_offset(r0 as isize * rs), ks, rs)
         }
         Some(_) => (buf, w as isize, 1),
-        None => (buf.wrapping_add(r0 / w * w * kb), w as isize, 1),
+        // Panel r0 / w, w · kb elements each (no division per tile).
+        None => (buf.wrapping_add(r0 * kb), w as isize, 1),
     }
 }
 
