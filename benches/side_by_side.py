@@ -48,7 +48,8 @@ def workloads_table():
     with open(os.path.join(SHARED, "WORKLOADS.md")) as f:
         for line in f:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 5 and re.fullmatch(r"[A-Za-z0-9_]+", cells[0]):
+            # Five cells and a name: a workload row (the header is not one).
+            if len(cells) == 5 and re.fullmatch(r"[A-Za-z0-9_]+", cells[0]) and cells[0] != "workload":
                 m = re.search(r"≤\s*([0-9.]+)", cells[4])
                 rows[cells[0]] = (cells[4], float(m.group(1)) if m else None)
     return rows
