@@ -91,31 +91,9 @@ mod x86 {
                             _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
                         }
                     }
-                    // One K loop, instantiated twice: packed B (columns
-                    // adjacent, constant displacements) and any other column
-                    // stride.
-                    macro_rules! k_loop {
-                        ($js:expr) => {
-                            for _ in 0..t.k {
-                                // SAFETY: per the contract, a has 2·L
-                                // readable elements and b + j·b_js is
-                                // readable for j < N ≤ NR at every K step.
-                                unsafe {
-                                    let a0 = $loadu(a);
-                                    let a1 = $loadu(a.add(L));
-                                    for j in 0..N {
-                                        let bj = $set1(*b.offset(j as isize * $js));
-                                        acc[j][0] = $fmadd(a0, bj, acc[j][0]);
-                                        acc[j][1] = $fmadd(a1, bj, acc[j][1]);
-                                    }
-                                    a = a.offset(t.a_ks);
-                                    b = b.offset(t.b_ks);
-                                }
-                            }
-                        };
-                    }
                     if t.b_js == 1 {
-                        k_loop!(1);
+                        // Packed B: columns adjacent, constant displacements.
+                        broadcast_k_loop!(t, a, b, acc, N, L, 1, $loadu, $set1, $fmadd);
                     } else if t.b_ks == 1 {
                         let mut b3 = b.wrapping_offset(o3);
                         // One K step `$d` past the current pointers. Unrolled
@@ -125,11 +103,12 @@ mod x86 {
                         // process.
                         macro_rules! in_place_step {
                             ($d:expr) => {
-                                // SAFETY: as in `k_loop`, for columns below
-                                // t.cols (b3 is column min(3, last)) and K
-                                // step $d ahead, still below t.k: every
-                                // offset names a real column, and 2·L
-                                // elements at a are readable at every K step.
+                                // SAFETY: as in `broadcast_k_loop`, for
+                                // columns below t.cols (b3 is column min(3,
+                                // last)) and K step $d ahead, still below
+                                // t.k: every offset names a real column, and
+                                // 2·L elements at a are readable at every K
+                                // step.
                                 unsafe {
                                     let ad = a.offset($d * t.a_ks);
                                     let (a0, a1) = ($loadu(ad), $loadu(ad.add(L)));
@@ -169,7 +148,7 @@ mod x86 {
                             b3 = b3.wrapping_add(1);
                         }
                     } else {
-                        k_loop!(t.b_js);
+                        broadcast_k_loop!(t, a, b, acc, N, L, t.b_js, $loadu, $set1, $fmadd);
                     }
                     // Broadcast here, not once per column: live across the
                     // K loop, the two registers would push accumulators out

@@ -71,33 +71,11 @@ mod x86 {
                         _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
                     }
                 }
-                // One K loop, instantiated twice: packed B (columns adjacent,
-                // constant displacements) and B read in place (column stride
-                // b_js, typically a K-contiguous operand left unpacked).
-                macro_rules! k_loop {
-                    ($js:expr) => {
-                        for _ in 0..t.k {
-                            // SAFETY: per the contract, a has 2·L readable
-                            // elements and b + j·b_js is readable for
-                            // j < N ≤ NR at every K step.
-                            unsafe {
-                                let a0 = $loadu(a);
-                                let a1 = $loadu(a.add(L));
-                                for j in 0..N {
-                                    let bj = $set1(*b.offset(j as isize * $js));
-                                    acc[j][0] = $fmadd(a0, bj, acc[j][0]);
-                                    acc[j][1] = $fmadd(a1, bj, acc[j][1]);
-                                }
-                                a = a.offset(t.a_ks);
-                                b = b.offset(t.b_ks);
-                            }
-                        }
-                    };
-                }
                 if t.b_js == 1 {
-                    k_loop!(1);
+                    // Packed B: columns adjacent, constant displacements.
+                    broadcast_k_loop!(t, a, b, acc, N, L, 1, $loadu, $set1, $fmadd);
                 } else {
-                    k_loop!(t.b_js);
+                    broadcast_k_loop!(t, a, b, acc, N, L, t.b_js, $loadu, $set1, $fmadd);
                 }
                 let alpha = $set1(t.alpha);
                 if t.rsc == 1 {

@@ -29,6 +29,35 @@
 //! by the same operations on any split, so results are bitwise identical for
 //! any thread count (`RAYON_NUM_THREADS=1` runs everything on the caller).
 
+/// The K loop of the vector kernels over B read through a column stride
+/// `$js` (`1` when packed, a constant the displacements fold): per K step,
+/// two A vectors times `$n` broadcast elements of B, into `$acc[j][0..2]`.
+/// A macro, so that each kernel instantiates it with its own intrinsics
+/// inside its `#[target_feature]` function.
+macro_rules! broadcast_k_loop {
+    (
+        $t:ident, $a:ident, $b:ident, $acc:ident, $n:expr, $lanes:expr, $js:expr,
+        $loadu:ident, $set1:ident, $fmadd:ident
+    ) => {
+        for _ in 0..$t.k {
+            // SAFETY: per the tile contract, `$a` has 2 · lanes readable
+            // elements and `$b + j · js` is readable for j < n at every K
+            // step.
+            unsafe {
+                let a0 = $loadu($a);
+                let a1 = $loadu($a.add($lanes));
+                for j in 0..$n {
+                    let bj = $set1(*$b.offset(j as isize * $js));
+                    $acc[j][0] = $fmadd(a0, bj, $acc[j][0]);
+                    $acc[j][1] = $fmadd(a1, bj, $acc[j][1]);
+                }
+                $a = $a.offset($t.a_ks);
+                $b = $b.offset($t.b_ks);
+            }
+        }
+    };
+}
+
 mod blocking;
 mod epilogue;
 mod kernel_avx2;
