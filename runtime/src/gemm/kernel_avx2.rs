@@ -112,9 +112,10 @@ mod x86 {
                                 unsafe {
                                     let ad = a.offset($d * t.a_ks);
                                     let (a0, a1) = ($loadu(ad), $loadu(ad.add(L)));
-                                    // (Columns past N are not loaded: the
-                                    // loads are dead.)
-                                    let col = [
+                                    // B's six columns at this K step
+                                    // (those past N are dead loads, never
+                                    // made).
+                                    let bk = [
                                         *b.add($d),
                                         *b.offset(o1).add($d),
                                         *b.offset(o2).add($d),
@@ -123,7 +124,7 @@ mod x86 {
                                         *b3.offset(o5).add($d),
                                     ];
                                     for j in 0..N {
-                                        let bj = $set1(col[j]);
+                                        let bj = $set1(bk[j]);
                                         acc[j][0] = $fmadd(a0, bj, acc[j][0]);
                                         acc[j][1] = $fmadd(a1, bj, acc[j][1]);
                                     }
