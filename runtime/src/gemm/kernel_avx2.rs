@@ -202,7 +202,7 @@ mod x86 {
                                 // lanes).
                                 unsafe {
                                     let cp = c.offset(j as isize * t.csc).add(v * L);
-                                    let mut r = $mul(x, alpha);
+                                    let mut r = if scaled { $mul(x, alpha) } else { x };
                                     if read_c {
                                         r = $fmadd($maskload(cp, masks[v]), beta, r);
                                     }
