@@ -4,15 +4,23 @@
 On a shared, noisy machine a table measured in three separate runs compares
 three different machines. This script runs, for each workload in turn and
 for several rounds, einkern's `compare`, the Rust peers and `peers.py`
-(each with `--quick --only <workload>`), takes every peer's median over the
-rounds, and prints the workload table with einkern's ratio to the best peer:
-an allocating row against the best allocating peer, an `(into)` row against
-the best `(into)` peer, as ../shared/bench/WORKLOADS.md defines it.
+(each with `--only <workload>`, and `--quick` unless `--full`), takes
+every peer's median over the rounds, and prints the workload table with
+einkern's ratio to the best peer: an allocating row against the best
+allocating peer, an `(into)` row against the best `(into)` peer, as
+../shared/bench/WORKLOADS.md defines it.
 
 Usage (from the repository root, after `cargo bench --bench compare --no-run`
 and a build of the Rust peers by ../shared/bench/rust-peers/run.sh):
 
-    RAYON_NUM_THREADS=1 python3 benches/side_by_side.py [--rounds 3] [--only a,b]
+    RAYON_NUM_THREADS=1 python3 benches/side_by_side.py [--rounds 3] [--full] [--only a,b]
+
+`--quick` (the default here) times 3 calls per tool and round; `--full`
+times the 7 of WORKLOADS.md's standard protocol, for every tool alike. With
+3 calls, one slow call moves a round's median; with 7 it does not, at about
+twice the time per round. The first call after the warm-up is often slow on
+this machine: over 24 processes of attention scores, its median was 10%
+above that of the calls after it.
 """
 
 import argparse
@@ -81,6 +89,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--full", action="store_true", help="7 timed calls per tool and round instead of 3")
     ap.add_argument("--no-python", action="store_true")
     ap.add_argument("--no-rust", action="store_true")
     args = ap.parse_args()
@@ -90,16 +99,17 @@ def main():
     times = defaultdict(list)
     for _ in range(args.rounds):
         for w in names:
-            cmds = [[binary, "--quick", "--only", w]]
+            quick = [] if args.full else ["--quick"]
+            cmds = [[binary, *quick, "--only", w]]
             if not args.no_rust:
                 default = os.path.join(PEERS_TARGET, "default", "release", "rust-peers")
                 if os.path.exists(default):
-                    cmds.append([default, "--quick", "--only", w])
+                    cmds.append([default, *quick, "--only", w])
                 avx512 = os.path.join(PEERS_TARGET, "default-avx512", "release", "rust-peers")
                 if w in GEMM_ROWS and os.path.exists(avx512):
-                    cmds.append([avx512, "--quick", "--only", w, "--libs", "ndarray,matrixmultiply,gemm,ndarray-einsum"])
+                    cmds.append([avx512, *quick, "--only", w, "--libs", "ndarray,matrixmultiply,gemm,ndarray-einsum"])
             if not args.no_python:
-                cmds.append([sys.executable, os.path.join(SHARED, "peers.py"), "--quick", "--only", w])
+                cmds.append([sys.executable, os.path.join(SHARED, "peers.py"), *quick, "--only", w])
             for cmd in cmds:
                 for workload, peer, ms in run(cmd):
                     times[(workload, peer)].append(ms)
