@@ -205,7 +205,8 @@ mod x86 {
                                     // Always scaled: skipping the multiply
                                     // here too, when alpha is 1, made LLVM
                                     // keep the accumulators in memory
-                                    // (matmul f64 512 ran 3× slower).
+                                    // (matmul f64 512 ran 3× slower;
+                                    // .ci/kernel-registers now checks).
                                     let mut r = $mul(x, alpha);
                                     if read_c {
                                         r = $fmadd($maskload(cp, masks[v]), beta, r);
