@@ -97,9 +97,9 @@ def main():
     names = [w for w in args.only.split(",") if w] or list(table) + ["stream_copy_f64_10M", "fill_fresh_f64_10M"]
     binary = compare_binary()
     times = defaultdict(list)
+    quick = [] if args.full else ["--quick"]
     for _ in range(args.rounds):
         for w in names:
-            quick = [] if args.full else ["--quick"]
             cmds = [[binary, *quick, "--only", w]]
             if not args.no_rust:
                 default = os.path.join(PEERS_TARGET, "default", "release", "rust-peers")
