@@ -10,10 +10,20 @@
 //!
 //! ```text
 //! cd benches/head_to_head
-//! RAYON_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+//! OPENBLAS_NUM_THREADS=1 \
 //!     EINKERN_OPENBLAS=$(python3 -c 'import numpy, glob, os; print(glob.glob(os.path.join(os.path.dirname(numpy.__file__), "..", "numpy.libs", "libscipy_openblas64_*.so"))[0])') \
-//!     cargo run --release -- [--rounds 30] [--only a,b]
+//!     cargo run --release -- [--rounds 30] [--only a,b] [--threads 1]
 //! ```
+//!
+//! `--threads N` runs every library on N threads: einkern's rayon pool,
+//! `faer::Par::rayon(N)`, `gemm::Parallelism::Rayon(N)` and OpenBLAS's own
+//! (set through its API, so `OPENBLAS_NUM_THREADS` does not matter then). A
+//! batch is split by matrix over the threads for every peer, one product
+//! per thread, as einkern parallelises batch first. Set
+//! `OPENBLAS_THREAD_TIMEOUT=4` then: OpenBLAS's threads otherwise keep
+//! spinning after each call and take a core from the library called next
+//! (measured: einkern and faer at 1.0–1.2× their one-thread times on two
+//! threads, against 1.8–1.9× faster with the timeout).
 //!
 //! Prints, per workload and library, the min, first quartile and median in
 //! ms, and einkern's median over the best peer's. Peers write into a fresh
@@ -23,6 +33,7 @@
 
 use std::ffi::{c_void, CString};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use einkern::{einsum, random, Array, Element};
@@ -45,6 +56,13 @@ type Gemm<T> = unsafe extern "C" fn(
     *mut T,
     i64,
 );
+/// Threads every library runs on (`--threads`).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
 const ROW_MAJOR: i32 = 101;
 const NO_TRANS: i32 = 111;
 const TRANS: i32 = 112;
@@ -53,14 +71,29 @@ const TRANS: i32 = 112;
 struct OpenBlas {
     dgemm: Gemm<f64>,
     sgemm: Gemm<f32>,
+    /// `openblas_set_num_threads`, if the library has it.
+    set_threads: Option<unsafe extern "C" fn(i32)>,
+}
+
+impl OpenBlas {
+    /// Sets OpenBLAS's own thread count (if it can be set).
+    fn use_threads(&self, n: usize) {
+        if let Some(set) = self.set_threads {
+            // SAFETY: OpenBLAS's `void openblas_set_num_threads(int)`.
+            unsafe { set(n as i32) };
+        }
+    }
 }
 
 impl OpenBlas {
     fn load() -> Option<OpenBlas> {
-        let path = CString::new(std::env::var("EINKERN_OPENBLAS").ok()?).ok()?;
+        let path = std::env::var("EINKERN_OPENBLAS")
+            .ok()
+            .filter(|p| !p.is_empty())?;
+        let path = CString::new(path).ok()?;
         // SAFETY: dlopen/dlsym with valid C strings; the symbols are
-        // OpenBLAS's ILP64 CBLAS entry points, whose C signatures the
-        // function types above spell out.
+        // OpenBLAS's ILP64 CBLAS entry points and its thread setter, whose
+        // C signatures the function types above spell out.
         unsafe {
             let lib = libc::dlopen(path.as_ptr(), libc::RTLD_NOW);
             if lib.is_null() {
@@ -73,10 +106,18 @@ impl OpenBlas {
                 eprintln!("EINKERN_OPENBLAS: no scipy_cblas_[ds]gemm64_ in {path:?}");
                 return None;
             }
-            Some(OpenBlas {
+            let set = libc::dlsym(lib, c"scipy_openblas_set_num_threads64_".as_ptr());
+            if set.is_null() && threads() > 1 {
+                eprintln!("EINKERN_OPENBLAS: no scipy_openblas_set_num_threads64_; its threads are OPENBLAS_NUM_THREADS's");
+            }
+            let blas = OpenBlas {
                 dgemm: std::mem::transmute::<*mut c_void, Gemm<f64>>(d),
                 sgemm: std::mem::transmute::<*mut c_void, Gemm<f32>>(s),
-            })
+                set_threads: (!set.is_null())
+                    .then(|| std::mem::transmute::<*mut c_void, unsafe extern "C" fn(i32)>(set)),
+            };
+            blas.use_threads(threads());
+            Some(blas)
         }
     }
 }
@@ -138,54 +179,101 @@ fn b_strides(mm: Mm) -> (isize, isize) {
     }
 }
 
-/// `batch` products `mm`, operands and outputs packed one after another.
+/// `batch` products `mm` into a fresh zeroed C, operands and outputs packed
+/// one after another: `product(t, threads, c)` writes matrix `t` at `c`
+/// using `threads` threads. With one thread, or one matrix, the products
+/// run in turn on all [`threads`]; a batch on several threads is split by
+/// matrix over the rayon pool, one thread per product, as einkern
+/// parallelises batch first.
+fn batched<T: Float>(
+    batch: usize,
+    mm: Mm,
+    product: impl Fn(usize, usize, *mut T) + Sync,
+) -> Vec<T> {
+    let mut c = vec![T::zero(); batch * mm.m * mm.n];
+    let size = mm.m * mm.n;
+    if batch == 1 || threads() == 1 {
+        for (t, ct) in c.chunks_mut(size).enumerate() {
+            product(t, threads(), ct.as_mut_ptr());
+        }
+    } else {
+        use rayon::prelude::*;
+        c.par_chunks_mut(size)
+            .enumerate()
+            .for_each(|(t, ct)| product(t, 1, ct.as_mut_ptr()));
+    }
+    c
+}
+
+/// A pointer that may cross to rayon's threads: the operands are only read.
+#[derive(Clone, Copy)]
+struct Shared<T>(*const T);
+// SAFETY: the pointee is read-only input that outlives every product.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The element `off` past the start (an address; read by the caller).
+    fn at(self, off: usize) -> *const T {
+        self.0.wrapping_add(off)
+    }
+}
+
+/// [`batched`] with faer.
 ///
 /// # Safety
 /// `a`, `b` hold `batch` matrices each.
 unsafe fn faer_batch<T: Float>(batch: usize, mm: Mm, a: *const T, b: *const T) -> Vec<T> {
-    let mut c = vec![T::zero(); batch * mm.m * mm.n];
     let (rsb, csb) = b_strides(mm);
-    for t in 0..batch {
+    let (a, b) = (Shared(a), Shared(b));
+    batched(batch, mm, |t, threads, c| {
+        let par = match threads {
+            1 => faer::Par::Seq,
+            n => faer::Par::rayon(n),
+        };
         // SAFETY: matrix t of each operand and of c, per the caller.
         unsafe {
             let a = faer::MatRef::<T>::from_raw_parts(
-                a.add(t * mm.m * mm.k),
+                a.at(t * mm.m * mm.k),
                 mm.m,
                 mm.k,
                 mm.k as isize,
                 1,
             );
-            let b = faer::MatRef::<T>::from_raw_parts(b.add(t * mm.k * mm.n), mm.k, mm.n, rsb, csb);
-            let ct = c.as_mut_ptr().add(t * mm.m * mm.n);
-            let c = faer::MatMut::<T>::from_raw_parts_mut(ct, mm.m, mm.n, mm.n as isize, 1);
-            faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, T::one(), faer::Par::Seq);
+            let b = faer::MatRef::<T>::from_raw_parts(b.at(t * mm.k * mm.n), mm.k, mm.n, rsb, csb);
+            let c = faer::MatMut::<T>::from_raw_parts_mut(c, mm.m, mm.n, mm.n as isize, 1);
+            faer::linalg::matmul::matmul(c, faer::Accum::Replace, a, b, T::one(), par);
         }
-    }
-    c
+    })
 }
 
-/// As [`faer_batch`], with the gemm crate.
+/// [`batched`] with the gemm crate.
 ///
 /// # Safety
 /// As [`faer_batch`].
 unsafe fn gemm_batch<T: Float>(batch: usize, mm: Mm, a: *const T, b: *const T) -> Vec<T> {
-    let mut c = vec![T::zero(); batch * mm.m * mm.n];
     let (rsb, csb) = b_strides(mm);
-    for t in 0..batch {
+    let (a, b) = (Shared(a), Shared(b));
+    batched(batch, mm, |t, threads, c| {
+        let par = match threads {
+            1 => gemm::Parallelism::None,
+            n => gemm::Parallelism::Rayon(n),
+        };
         // SAFETY: as in faer_batch. gemm takes (column, row) strides.
         unsafe {
             gemm::gemm(
                 mm.m,
                 mm.n,
                 mm.k,
-                c.as_mut_ptr().add(t * mm.m * mm.n),
+                c,
                 1,
                 mm.n as isize,
                 false,
-                a.add(t * mm.m * mm.k),
+                a.at(t * mm.m * mm.k),
                 1,
                 mm.k as isize,
-                b.add(t * mm.k * mm.n),
+                b.at(t * mm.k * mm.n),
                 csb,
                 rsb,
                 T::zero(),
@@ -193,14 +281,13 @@ unsafe fn gemm_batch<T: Float>(batch: usize, mm: Mm, a: *const T, b: *const T) -
                 false,
                 false,
                 false,
-                gemm::Parallelism::None,
+                par,
             )
         };
-    }
-    c
+    })
 }
 
-/// As [`faer_batch`], with OpenBLAS.
+/// [`batched`] with OpenBLAS, its own threads set to the product's.
 ///
 /// # Safety
 /// As [`faer_batch`].
@@ -211,18 +298,17 @@ unsafe fn openblas_batch<T: Float>(
     a: *const T,
     b: *const T,
 ) -> Vec<T> {
-    let mut c = vec![T::zero(); batch * mm.m * mm.n];
-    for t in 0..batch {
+    let split = batch > 1 && threads() > 1;
+    if split {
+        blas.use_threads(1);
+    }
+    let (a, b) = (Shared(a), Shared(b));
+    let c = batched(batch, mm, |t, _, c| {
         // SAFETY: as in faer_batch.
-        unsafe {
-            T::openblas(
-                blas,
-                mm,
-                a.add(t * mm.m * mm.k),
-                b.add(t * mm.k * mm.n),
-                c.as_mut_ptr().add(t * mm.m * mm.n),
-            )
-        };
+        unsafe { T::openblas(blas, mm, a.at(t * mm.m * mm.k), b.at(t * mm.k * mm.n), c) };
+    });
+    if split {
+        blas.use_threads(threads());
     }
     c
 }
@@ -306,6 +392,12 @@ fn main() {
     let rounds: usize = arg("--rounds").map_or(30, |r| r.parse().expect("--rounds N"));
     let only: Vec<&str> = arg("--only").map_or(Vec::new(), |l| l.split(',').collect());
     let wants = |w: &str| only.is_empty() || only.contains(&w);
+    let threads: usize = arg("--threads").map_or(1, |t| t.parse().expect("--threads N"));
+    THREADS.store(threads.max(1), Ordering::Relaxed);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build_global()
+        .expect("the global rayon pool is built once, before any library uses it");
     let blas = OpenBlas::load();
     let blas = blas.as_ref();
     let square = |n| Mm {
