@@ -4,11 +4,11 @@
 On a shared, noisy machine a table measured in three separate runs compares
 three different machines. This script runs, for each workload in turn and
 for several rounds, einkern's `compare`, the Rust peers and `peers.py`
-(each with `--only <workload>`, and `--quick` unless `--full`), takes
-every peer's median over the rounds, and prints the workload table with
-einkern's ratio to the best peer: an allocating row against the best
-allocating peer, an `(into)` row against the best `(into)` peer, as
-../shared/bench/WORKLOADS.md defines it.
+(each with `--only <workload>`, and `--quick` unless `--full`; each round
+starts with the next tool in turn), takes every peer's median over the
+rounds, and prints the workload table with einkern's ratio to the best
+peer: an allocating row against the best allocating peer, an `(into)` row
+against the best `(into)` peer, as ../shared/bench/WORKLOADS.md defines it.
 
 Usage (from the repository root, after `cargo bench --bench compare --no-run`
 and a build of the Rust peers by ../shared/bench/rust-peers/run.sh):
@@ -98,7 +98,7 @@ def main():
     binary = compare_binary()
     times = defaultdict(list)
     quick = [] if args.full else ["--quick"]
-    for _ in range(args.rounds):
+    for round_no in range(args.rounds):
         for w in names:
             cmds = [[binary, *quick, "--only", w]]
             if not args.no_rust:
@@ -110,7 +110,11 @@ def main():
                     cmds.append([avx512, *quick, "--only", w, "--libs", "ndarray,matrixmultiply,gemm,ndarray-einsum"])
             if not args.no_python:
                 cmds.append([sys.executable, os.path.join(SHARED, "peers.py"), *quick, "--only", w])
-            for cmd in cmds:
+            # Each round starts with a different tool, so that whatever the
+            # first process after another workload meets (the previous
+            # tool's exit, a cold core) falls on every tool alike.
+            shift = round_no % len(cmds)
+            for cmd in cmds[shift:] + cmds[:shift]:
                 for workload, peer, ms in run(cmd):
                     times[(workload, peer)].append(ms)
     print(f"{'workload':<24} {'einkern row':<18} {'ms':>9} {'best peer':<28} {'ms':>9} {'ratio':>6}  target")
