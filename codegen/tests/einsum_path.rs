@@ -39,6 +39,30 @@ fn chain3_avoids_the_outer_product() {
 }
 
 #[test]
+fn chain3_of_equal_flops_reads_the_large_matrix_in_place() {
+    // 64×1024 · 1024×1024 · 1024×64 again: both orders cost the same flops
+    // and intermediates, but `jk,kl` reads the 1024² matrix in place (its
+    // last axis is summed) while `ij,jk` packs all of it.
+    let eq = equation("ij,jk,kl->il");
+    let sizes = sizes(&[('i', 64), ('j', 1024), ('k', 1024), ('l', 64)]);
+    let path = contraction_path(eq.inputs(), eq.output(), &sizes);
+    assert_eq!((path.steps()[0].lhs, path.steps()[0].rhs), (1, 2));
+    assert_eq!(path.cost().packed, 2 * 64 * 1024);
+    let left = path_with(Strategy::LeftToRight, eq.inputs(), eq.output(), &sizes);
+    assert_eq!(left.cost().flops, path.cost().flops);
+    assert_eq!(
+        left.cost().largest_intermediate,
+        path.cost().largest_intermediate
+    );
+    assert_eq!(left.cost().packed, 1024 * 1024 + 64 * 1024);
+    // No summed label, nothing packed: an outer product of all three.
+    let outer = equation("i,j,k->ijk");
+    let sizes = self::sizes(&[('i', 3), ('j', 4), ('k', 5)]);
+    let path = contraction_path(outer.inputs(), outer.output(), &sizes);
+    assert_eq!(path.cost().packed, 0);
+}
+
+#[test]
 fn chain3_contracts_the_small_side_first() {
     // 1024×64 · 64×1024 · 1024×64: B·C first (a 64×64 intermediate) costs
     // 16× less than left to right (a 1024×1024 intermediate).
