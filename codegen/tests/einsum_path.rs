@@ -55,6 +55,14 @@ fn chain3_of_equal_flops_reads_the_large_matrix_in_place() {
         path.cost().largest_intermediate
     );
     assert_eq!(left.cost().packed, 1024 * 1024 + 64 * 1024);
+    // Renamed so that sorting would put the packed side last (`aj`), the
+    // intermediate is laid out to read `jk` in place all the same.
+    let renamed = equation("ij,jk,ka->ia");
+    let sizes = self::sizes(&[('i', 64), ('j', 1024), ('k', 1024), ('a', 64)]);
+    let path = contraction_path(renamed.inputs(), renamed.output(), &sizes);
+    assert_eq!((path.steps()[0].lhs, path.steps()[0].rhs), (1, 2));
+    assert_eq!(path.steps()[0].labels, labels("ja"));
+    assert_eq!(path.cost().packed, 2 * 64 * 1024);
     // No summed label, nothing packed: an outer product of all three.
     let outer = equation("i,j,k->ijk");
     let sizes = self::sizes(&[('i', 3), ('j', 4), ('k', 5)]);
