@@ -250,7 +250,8 @@ fn packed(a: &[Label], b: &[Label], out: &[Label], sizes: &LabelSizes) -> u128 {
         _ => return 0,
     };
     let in_place = cols.last().is_some_and(summed);
-    sizes.volume(rows) + if in_place { 0 } else { sizes.volume(cols) }
+    let cols = if in_place { 0 } else { sizes.volume(cols) };
+    sizes.volume(rows).saturating_add(cols)
 }
 
 /// The axis order of an intermediate with the (sorted) `labels`, made from
