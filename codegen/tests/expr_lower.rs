@@ -42,6 +42,24 @@ fn literals_take_the_arrays_type() {
 }
 
 #[test]
+fn a_float_to_an_integer_power_beyond_i32_is_a_general_pow() {
+    // 355 ** 4 = 15882300625 does not fit the unrolled power's i32: floats
+    // take pow (as NumPy does), integers still refuse it.
+    let src = "x ** ((355) ** (4))";
+    assert!(graph(src, &["x"], ScalarType::F64)
+        .nodes()
+        .iter()
+        .any(|n| matches!(n.op, Op::Binary(BinaryOp::Pow, ..))));
+    let x = [1.0, 1.0 + 1e-11, 1.0 - 1e-11, 0.5];
+    let out = eval(src, &["x"], ScalarType::F64, &[v(&[4], &x)]);
+    let want: Vec<f64> = x.iter().map(|x| x.powf(15_882_300_625.0)).collect();
+    assert_eq!(out, v(&[4], &want));
+    assert!(compile_str(src, &["x"], ScalarType::F32).is_ok());
+    let (_, msg) = type_error(src, &["x"], ScalarType::I64);
+    assert!(msg.contains("exponent 15882300625 is too large"), "{msg}");
+}
+
+#[test]
 fn common_subexpressions_are_shared() {
     let g = graph("exp(x) + exp(x)", &["x"], ScalarType::F64);
     let exps = g

@@ -271,19 +271,20 @@ impl Lowering {
             return fold(op, x, y, loc).map(Val::Lit);
         }
         // x ** n with an integer literal n: repeated multiplication, exact
-        // for integers and faster than pow for floats.
+        // for integers and faster than pow for floats. A float raised to an
+        // n beyond i32 takes the general pow below, as NumPy computes it.
         if let (BinaryOp::Pow, Val::Node(x, t), Val::Lit(Lit::Int(n))) = (op, a, b) {
             if t == ScalarType::Bool {
                 return err(loc, "'**' needs numbers, not booleans");
             }
-            let n = i32::try_from(n).map_err(|_| LowerError {
-                loc,
-                message: format!("exponent {n} is too large"),
-            })?;
-            if n < 0 && t.is_int() {
-                return err(loc, "integers cannot be raised to a negative power");
+            match i32::try_from(n) {
+                Ok(n) if n < 0 && t.is_int() => {
+                    return err(loc, "integers cannot be raised to a negative power");
+                }
+                Ok(n) => return Ok(self.add(Op::Powi(x, n), t)),
+                Err(_) if t.is_int() => return err(loc, format!("exponent {n} is too large")),
+                Err(_) => {}
             }
-            return Ok(self.add(Op::Powi(x, n), t));
         }
         if let (BinaryOp::Div, Val::Node(_, t), Val::Lit(c)) = (op, a, b) {
             if let Some(r) = exact_reciprocal(c.as_f64(), t) {
