@@ -2,9 +2,16 @@
 //!
 //! The tile is two vectors tall (`mr` = 2 · lanes) and 12 columns wide: 24
 //! accumulator registers, two for the A column and one broadcast, out of 32.
-//! Each K step does 2 vector loads of A, 12 broadcasts of B (folded into the
-//! FMA as `{1toN}` memory operands) and 24 FMAs, so the two FMA ports stay busy
-//! and the loads fit the load ports with room to spare.
+//! Each K step does 2 vector loads of A, 12 broadcasts of B and 24 FMAs, so
+//! the two FMA ports stay busy and the loads fit the load ports with room to
+//! spare.
+//!
+//! Every access to the accumulators is spelled out by macros rather than
+//! left to loops over columns: with 24 of the 32 registers taken, LLVM
+//! otherwise keeps the accumulator array in memory (its full unroller gives
+//! up on the larger loops, and the array is then never split into
+//! registers), storing all of them at every K step. `.ci/kernel-registers`
+//! checks the built kernels for that.
 //!
 //! The AVX-512 intrinsics and `#[target_feature(enable = "avx512f")]` are
 //! stable since Rust 1.89, above the workspace's declared `rust-version`
@@ -19,15 +26,33 @@ pub(crate) use x86::{Avx512F32, Avx512F64};
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::super::{store_tile_general, MicroKernel, Tile};
+    use super::super::{store_tile_general, Column, MicroKernel, Tile};
 
     const NR: usize = 12;
+
+    /// `$m!(j)` for every column `j < NR`, as separate statements.
+    macro_rules! each_column {
+        ($m:ident) => {
+            $m!(0);
+            $m!(1);
+            $m!(2);
+            $m!(3);
+            $m!(4);
+            $m!(5);
+            $m!(6);
+            $m!(7);
+            $m!(8);
+            $m!(9);
+            $m!(10);
+            $m!(11);
+        };
+    }
 
     macro_rules! avx512_kernel {
         (
             $kernel:ident, $inner:ident, $t:ty, $v:ty, $lanes:expr, $mask:ty,
-            $setzero:ident, $loadu:ident, $set1:ident, $fmadd:ident, $mul:ident,
-            $maskz_loadu:ident, $mask_storeu:ident, $storeu:ident
+            $setzero:ident, $loadu:ident, $set1:ident, $bcast_asm:literal, $fmadd:ident,
+            $mul:ident, $maskz_loadu:ident, $mask_storeu:ident, $storeu:ident
         ) => {
             #[doc = concat!("AVX-512F kernel for `", stringify!($t), "`: ")]
             #[doc = concat!("`", stringify!($lanes), " · 2 × 12` tile.")]
@@ -37,82 +62,209 @@ mod x86 {
                 type Elem = $t;
                 const MR: usize = 2 * $lanes;
                 const NR: usize = NR;
+                const READS_K_CONTIGUOUS_B: bool = true;
 
                 unsafe fn run(t: &Tile<$t>) {
+                    // SAFETY: as for run_column, with one tile.
+                    unsafe { Self::run_column(t, Column::ONE) }
+                }
+
+                unsafe fn run_column(t: &Tile<$t>, col: Column) {
                     // SAFETY: this kernel is only selected when cpu::isa()
                     // reports AVX-512 (or a test checked it); the caller
-                    // upholds the tile contract, and each instance reads
+                    // upholds the column contract, and each instance reads
                     // and stores at most `t.cols` ≤ N columns.
                     unsafe {
                         match t.cols {
-                            9.. => $inner::<NR>(t),
-                            5..=8 => $inner::<8>(t),
-                            _ => $inner::<4>(t),
+                            9.. => $inner::<NR>(t, col),
+                            5..=8 => $inner::<8>(t, col),
+                            _ => $inner::<4>(t, col),
                         }
                     }
                 }
             }
 
-            /// The tile kernel over the first `N` columns: the full tile,
-            /// or a narrower one for the last, partial panel of N (e.g. 4
-            /// of 12 when N = 64), which would otherwise spend two thirds
-            /// of its multiply-adds on zero padding.
+            /// A column of tiles over the first `N` columns of B: the full
+            /// tile, or a narrower one for the last, partial panel of N
+            /// (e.g. 4 of 12 when N = 64), which would otherwise spend two
+            /// thirds of its multiply-adds on zero padding. What the tiles
+            /// share (the B case, alpha and beta) is decided once.
             #[target_feature(enable = "avx512f,fma")]
-            unsafe fn $inner<const N: usize>(t: &Tile<$t>) {
+            unsafe fn $inner<const N: usize>(t: &Tile<$t>, col: Column) {
                 const L: usize = $lanes;
-                let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
-                let (mut a, mut b) = (t.a, t.b);
-                if t.rsc == 1 {
-                    // Start fetching the C tile now, so the store at the end
-                    // does not wait on memory (prefetches never fault).
-                    for j in 0..t.cols {
-                        let cp = t.c.wrapping_offset(j as isize * t.csc);
-                        _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
-                        _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
+                // A ragged panel of B read in place along K: column j at
+                // `b + off(j)`, the columns past `t.cols` repeating the last
+                // real one (their results are never stored).
+                let last = t.cols.max(1) - 1;
+                let off = |j: usize| j.min(last) as isize * t.b_js;
+                let (scaled, read_c) = (t.alpha != 1 as $t, t.beta != 0 as $t);
+                for tile in 0..col.count {
+                    let rows = if tile + 1 == col.count { t.rows } else { 2 * L };
+                    // Only forms addresses: this tile's A panel and C tile.
+                    let c = t.c.wrapping_offset((tile * 2 * L) as isize * t.rsc);
+                    let mut a = t.a.wrapping_offset(tile as isize * col.a_step);
+                    let mut b = t.b;
+                    let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
+                    if t.rsc == 1 {
+                        // Start fetching the C tile now, so the store at the
+                        // end does not wait on memory (prefetches never
+                        // fault).
+                        for j in 0..t.cols {
+                            let cp = c.wrapping_offset(j as isize * t.csc);
+                            _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
+                            _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
+                        }
                     }
-                }
-                if t.b_js == 1 {
-                    // Packed B: columns adjacent, constant displacements.
-                    broadcast_k_loop!(t, a, b, acc, N, L, 1, $loadu, $set1, $fmadd);
-                } else {
-                    broadcast_k_loop!(t, a, b, acc, N, L, t.b_js, $loadu, $set1, $fmadd);
-                }
-                let alpha = $set1(t.alpha);
-                if t.rsc == 1 {
-                    let beta = $set1(t.beta);
-                    let read_c = t.beta != 0 as $t;
-                    for (j, col) in acc.iter().enumerate().take(t.cols) {
-                        for (v, &x) in col.iter().enumerate() {
-                            let rows = t.rows.saturating_sub(v * L).min(L);
-                            if rows == 0 {
-                                break;
-                            }
-                            let mask: $mask = if rows == L { !0 } else { (1 << rows) - 1 };
-                            // SAFETY: column j < cols and the masked lanes are
-                            // rows < t.rows, all inside the C tile; masked-off
-                            // lanes are neither read nor written.
+                    // B(k, j) in every lane, from its address.
+                    macro_rules! set1 {
+                        ($p:expr) => {
+                            $set1(*$p)
+                        };
+                    }
+                    // The same as one instruction the compiler cannot move
+                    // (an asm block with side effects), for the unrolled
+                    // in-place loop: its broadcasts stay in their K step.
+                    // With intrinsics, LLVM's scheduler hoisted the next
+                    // steps' broadcasts into the current one, ran out of
+                    // registers and spilled them. (Used inside `k_step`'s
+                    // unsafe block, whose contract makes `$p` readable.)
+                    macro_rules! set1_in_order {
+                                                ($p:expr) => {{
+                                                    let v: $v;
+                                                    std::arch::asm!(
+                                                        $bcast_asm,
+                                                        out(zmm_reg) v,
+                                                        in(reg) $p,
+                                                        options(readonly, nostack, preserves_flags)
+                                                    );
+                                                    v
+                                                }};
+                                            }
+                    // One K step: A's two vectors at `$ap`, B's column j at
+                    // `$bcol(j)`, into every accumulator.
+                    macro_rules! k_step {
+                        ($ap:expr, $bcol:expr, $bcast:ident) => {
+                            // SAFETY: per the tile contract, 2·L elements at
+                            // the A pointer are readable at every K step
+                            // below t.k, and so is every column address
+                            // (j < N columns, clamped to t.cols when B is
+                            // read in place).
                             unsafe {
-                                let cp = t.c.offset(j as isize * t.csc).add(v * L);
-                                let mut r = $mul(x, alpha);
-                                if read_c {
-                                    r = $fmadd($maskz_loadu(mask, cp), beta, r);
+                                let ap = $ap;
+                                let (a0, a1) = ($loadu(ap), $loadu(ap.add(L)));
+                                macro_rules! column {
+                                    ($j:expr) => {
+                                        if $j < N {
+                                            let bj = $bcast!($bcol($j));
+                                            acc[$j][0] = $fmadd(a0, bj, acc[$j][0]);
+                                            acc[$j][1] = $fmadd(a1, bj, acc[$j][1]);
+                                        }
+                                    };
                                 }
-                                $mask_storeu(cp, mask, r);
+                                each_column!(column);
                             }
+                        };
+                    }
+                    if t.b_ks == 1 && t.b_js != 1 && t.cols == N {
+                        // B in place along K (`bhqd,bhkd->bhqk`, or the left
+                        // operand of a product computed as Cᵀ = Bᵀ·Aᵀ), every
+                        // column real: column j at `j · b_js`. Unrolled by
+                        // four, so LLVM forms each column's address once per
+                        // four steps (one chain of adds), then displacements.
+                        let js = t.b_js;
+                        for _ in 0..t.k / 4 {
+                            for d in 0..4 {
+                                let bd = b.wrapping_add(d);
+                                k_step!(
+                                    a.offset(d as isize * t.a_ks),
+                                    |j| bd.offset(j as isize * js),
+                                    set1_in_order
+                                );
+                            }
+                            // Only forms addresses: the next K steps, or one
+                            // past the last.
+                            a = a.wrapping_offset(4 * t.a_ks);
+                            b = b.wrapping_add(4);
+                        }
+                        for _ in 0..t.k % 4 {
+                            k_step!(a, |j| b.offset(j as isize * js), set1_in_order);
+                            a = a.wrapping_offset(t.a_ks);
+                            b = b.wrapping_add(1);
+                        }
+                    } else if t.b_ks == 1 && t.b_js != 1 {
+                        // A ragged panel (rare: 1–3, 5–7 or 9–11 columns):
+                        // twelve offsets of their own leave no registers
+                        // for unrolling.
+                        for _ in 0..t.k {
+                            k_step!(a, |j| b.offset(off(j)), set1);
+                            a = a.wrapping_offset(t.a_ks);
+                            b = b.wrapping_add(1);
+                        }
+                    } else if t.b_js == 1 {
+                        // Packed B: columns adjacent, constant displacements.
+                        for _ in 0..t.k {
+                            k_step!(a, |j| b.add(j), set1);
+                            a = a.wrapping_offset(t.a_ks);
+                            b = b.wrapping_offset(t.b_ks);
+                        }
+                    } else {
+                        let js = t.b_js;
+                        for _ in 0..t.k {
+                            k_step!(a, |j| b.offset(j as isize * js), set1);
+                            a = a.wrapping_offset(t.a_ks);
+                            b = b.wrapping_offset(t.b_ks);
                         }
                     }
-                } else {
-                    let mut buf = [0 as $t; 2 * L * NR];
-                    // Columns N.. of buf stay zero; only t.cols ≤ N are stored.
-                    for (j, col) in acc.iter().enumerate() {
-                        for (v, &x) in col.iter().enumerate() {
-                            // SAFETY: (j·2 + v)·L + L ≤ 2·L·NR, inside buf.
-                            unsafe { $storeu(buf.as_mut_ptr().add((2 * j + v) * L), x) };
+                    let (alpha, beta) = ($set1(t.alpha), $set1(t.beta));
+                    if t.rsc == 1 {
+                        // The row masks of this tile's two vectors (all ones
+                        // but in a ragged last tile).
+                        let mask = |v: usize| -> $mask {
+                            let live = rows.saturating_sub(v * L).min(L);
+                            if live == L {
+                                !0
+                            } else {
+                                (1 << live) - 1
+                            }
+                        };
+                        let masks = [mask(0), mask(1)];
+                        macro_rules! store {
+                            ($j:expr, $h:expr) => {
+                                if $j < N && $j < t.cols && masks[$h] != 0 {
+                                    // SAFETY: column j < cols and the masked
+                                    // lanes are rows below `rows`, all inside
+                                    // the C tile; masked-off lanes are
+                                    // neither read nor written.
+                                    unsafe {
+                                        let cp = c.offset($j as isize * t.csc).add($h * L);
+                                        let x = acc[$j][$h];
+                                        let mut r = if scaled { $mul(x, alpha) } else { x };
+                                        if read_c {
+                                            r = $fmadd($maskz_loadu(masks[$h], cp), beta, r);
+                                        }
+                                        $mask_storeu(cp, masks[$h], r);
+                                    }
+                                }
+                            };
                         }
+                        macro_rules! store_column {
+                            ($j:expr) => {
+                                store!($j, 0);
+                                store!($j, 1);
+                            };
+                        }
+                        each_column!(store_column);
+                    } else {
+                        let mut buf = [0 as $t; 2 * L * NR];
+                        // SAFETY: acc is 2·L·N ≤ 2·L·NR elements, column-
+                        // major, inside buf; unaligned writes are fine.
+                        unsafe { (buf.as_mut_ptr() as *mut [[$v; 2]; N]).write_unaligned(acc) };
+                        let tile = Tile { c, rows, ..*t };
+                        // SAFETY: buf is a column-major 2L × NR tile whose
+                        // first cols ≤ N columns are set; the C tile is
+                        // valid by the contract.
+                        unsafe { store_tile_general(&tile, buf.as_ptr(), 2 * L) };
                     }
-                    // SAFETY: buf is a column-major 2L × NR tile; the C tile is
-                    // valid by the contract.
-                    unsafe { store_tile_general(t, buf.as_ptr(), 2 * L) };
                 }
             }
         };
@@ -128,6 +280,7 @@ mod x86 {
         _mm512_setzero_pd,
         _mm512_loadu_pd,
         _mm512_set1_pd,
+        "vbroadcastsd {}, qword ptr [{}]",
         _mm512_fmadd_pd,
         _mm512_mul_pd,
         _mm512_maskz_loadu_pd,
@@ -144,6 +297,7 @@ mod x86 {
         _mm512_setzero_ps,
         _mm512_loadu_ps,
         _mm512_set1_ps,
+        "vbroadcastss {}, dword ptr [{}]",
         _mm512_fmadd_ps,
         _mm512_mul_ps,
         _mm512_maskz_loadu_ps,
