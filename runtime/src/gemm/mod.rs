@@ -533,14 +533,15 @@ unsafe fn gemm_core<T: GemmScalar>(
     // at constant offsets; any other column stride makes a serial chain of
     // address adds per K step (seen in a profile of bmm 64³), so such a B is
     // packed — unless it is K-contiguous and the kernel has a loop for that
-    // (two column bases, every broadcast an addressing mode): packing a
-    // 64×64 B cost bmm 64³ 12% of its time.
+    // (column addresses formed once per few K steps, every broadcast an
+    // addressing mode): packing a 64×64 B cost bmm 64³ 12% of its time.
     //
-    // Such a B is read in place at any size: a micro-panel is then six
+    // Such a B is read in place at any size: a micro-panel is then `nr`
     // sequential streams along K, exactly what the transposing pack would
     // read, and the pack's copy is saved. A 1024×1024 K-contiguous B times
-    // a 1024×64 A (`jk,kl->jl`) ran 20% faster in place; square products
-    // up to 1024 measured the same or slightly faster.
+    // a 1024×64 A (`jk,kl->jl`) ran 20% faster in place with the AVX2
+    // kernel, and chain3 (which contains it) 25% with the AVX-512 one;
+    // square products up to 1024 measured the same or slightly faster.
     let direct_a = a.rows.stride() == Some(1)
         && is_direct(a, m.saturating_mul(k).saturating_mul(size), direct_bytes);
     let k_contiguous_b =
