@@ -75,22 +75,9 @@ mod x86 {
                 let (o4, o5) = (off(4) - o3, off(5) - o3);
                 let (scaled, read_c) = (t.alpha != 1 as $t, t.beta != 0 as $t);
                 for tile in 0..col.count {
-                    let rows = if tile + 1 == col.count { t.rows } else { 2 * L };
-                    // Only forms addresses: this tile's A panel and C tile.
-                    let c = t.c.wrapping_offset((tile * 2 * L) as isize * t.rsc);
-                    let mut a = t.a.wrapping_offset(tile as isize * col.a_step);
+                    let (rows, c, mut a) = col.tile(t, tile, 2 * L);
                     let mut b = t.b;
                     let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
-                    if t.rsc == 1 {
-                        // Start fetching the C tile now, so the store at the
-                        // end does not wait on memory (prefetches never
-                        // fault).
-                        for j in 0..t.cols {
-                            let cp = c.wrapping_offset(j as isize * t.csc);
-                            _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
-                            _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(2 * L - 1) as *const i8);
-                        }
-                    }
                     if t.b_js == 1 {
                         // Packed B: columns adjacent, constant displacements.
                         broadcast_k_loop!(t, a, b, acc, N, L, 1, $loadu, $set1, $fmadd);

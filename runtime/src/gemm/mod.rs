@@ -283,6 +283,32 @@ impl Column {
         count: 1,
         a_step: 0,
     };
+
+    /// Tile `i` of this column of `mr`-row tiles sharing `t`'s B panel: how
+    /// many rows it stores, and where its C tile and A micro-panel start.
+    /// When C's rows are unit-stride, the C tile's lines are requested here,
+    /// so that the store at the end of the tile does not wait on memory.
+    #[inline(always)]
+    pub(crate) fn tile<T>(self, t: &Tile<T>, i: usize, mr: usize) -> (usize, *mut T, *const T) {
+        let rows = if i + 1 == self.count { t.rows } else { mr };
+        // Only forms addresses: tile i's C tile and A panel.
+        let c = t.c.wrapping_offset((i * mr) as isize * t.rsc);
+        let a = t.a.wrapping_offset(i as isize * self.a_step);
+        #[cfg(target_arch = "x86_64")]
+        if t.rsc == 1 {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for j in 0..t.cols {
+                let cp = c.wrapping_offset(j as isize * t.csc);
+                // SAFETY: prefetches never fault and have no architectural
+                // effect; SSE is part of the x86-64 baseline.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(mr - 1) as *const i8);
+                }
+            }
+        }
+        (rows, c, a)
+    }
 }
 
 /// The largest `mr · nr` of any kernel (AVX-512 f32: 32 × 12), sizing the
