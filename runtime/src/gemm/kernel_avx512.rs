@@ -98,35 +98,35 @@ mod x86 {
                 let last = t.cols.max(1) - 1;
                 let off = |j: usize| j.min(last) as isize * t.b_js;
                 let (scaled, read_c) = (t.alpha != 1 as $t, t.beta != 0 as $t);
+                // B(k, j) in every lane, from its address.
+                macro_rules! set1 {
+                    ($p:expr) => {
+                        $set1(*$p)
+                    };
+                }
+                // The same as one instruction the compiler cannot move (an
+                // asm block with side effects), for the unrolled in-place
+                // loop: its broadcasts stay in their K step. With
+                // intrinsics, LLVM's scheduler hoisted the next steps'
+                // broadcasts into the current one, ran out of registers and
+                // spilled them. (Used inside `k_step`'s unsafe block, whose
+                // contract makes `$p` readable.)
+                macro_rules! set1_in_order {
+                                ($p:expr) => {{
+                                    let v: $v;
+                                    std::arch::asm!(
+                                        $bcast_asm,
+                                        out(zmm_reg) v,
+                                        in(reg) $p,
+                                        options(readonly, nostack, preserves_flags)
+                                    );
+                                    v
+                                }};
+                            }
                 for tile in 0..col.count {
                     let (rows, c, mut a) = col.tile(t, tile, 2 * L);
                     let mut b = t.b;
                     let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
-                    // B(k, j) in every lane, from its address.
-                    macro_rules! set1 {
-                        ($p:expr) => {
-                            $set1(*$p)
-                        };
-                    }
-                    // The same as one instruction the compiler cannot move
-                    // (an asm block with side effects), for the unrolled
-                    // in-place loop: its broadcasts stay in their K step.
-                    // With intrinsics, LLVM's scheduler hoisted the next
-                    // steps' broadcasts into the current one, ran out of
-                    // registers and spilled them. (Used inside `k_step`'s
-                    // unsafe block, whose contract makes `$p` readable.)
-                    macro_rules! set1_in_order {
-                                                ($p:expr) => {{
-                                                    let v: $v;
-                                                    std::arch::asm!(
-                                                        $bcast_asm,
-                                                        out(zmm_reg) v,
-                                                        in(reg) $p,
-                                                        options(readonly, nostack, preserves_flags)
-                                                    );
-                                                    v
-                                                }};
-                                            }
                     // One K step: A's two vectors at `$ap`, B's column j at
                     // `$bcol(j)`, into every accumulator.
                     macro_rules! k_step {
