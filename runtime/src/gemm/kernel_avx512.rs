@@ -112,17 +112,12 @@ mod x86 {
                 // spilled them. (Used inside `k_step`'s unsafe block, whose
                 // contract makes `$p` readable.)
                 macro_rules! set1_in_order {
-                                ($p:expr) => {{
-                                    let v: $v;
-                                    std::arch::asm!(
-                                        $bcast_asm,
-                                        out(zmm_reg) v,
-                                        in(reg) $p,
-                                        options(readonly, nostack, preserves_flags)
-                                    );
-                                    v
-                                }};
-                            }
+                    ($p:expr) => {{
+                        let v: $v;
+                        std::arch::asm!($bcast_asm, out(zmm_reg) v, in(reg) $p, options(readonly, nostack, preserves_flags));
+                        v
+                    }};
+                }
                 for tile in 0..col.count {
                     let (rows, c, mut a) = col.tile(t, tile, 2 * L);
                     let mut b = t.b;
