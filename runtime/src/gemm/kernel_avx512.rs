@@ -51,7 +51,7 @@ mod x86 {
     macro_rules! avx512_kernel {
         (
             $kernel:ident, $inner:ident, $t:ty, $v:ty, $lanes:expr, $mask:ty,
-            $setzero:ident, $loadu:ident, $set1:ident, $bcast_asm:literal, $fmadd:ident,
+            $setzero:ident, $loadu:ident, $set1:ident, $bcast_op:literal, $fmadd:ident,
             $mul:ident, $maskz_loadu:ident, $mask_storeu:ident, $storeu:ident
         ) => {
             #[doc = concat!("AVX-512F kernel for `", stringify!($t), "`: ")]
@@ -92,52 +92,27 @@ mod x86 {
             #[target_feature(enable = "avx512f,fma")]
             unsafe fn $inner<const N: usize>(t: &Tile<$t>, col: Column) {
                 const L: usize = $lanes;
-                // A ragged panel of B read in place along K: column j at
-                // `b + off(j)`, the columns past `t.cols` repeating the last
-                // real one (their results are never stored).
-                let last = t.cols.max(1) - 1;
-                let off = |j: usize| j.min(last) as isize * t.b_js;
                 let (scaled, read_c) = (t.alpha != 1 as $t, t.beta != 0 as $t);
-                // B(k, j) in every lane, from its address.
-                macro_rules! set1 {
-                    ($p:expr) => {
-                        $set1(*$p)
-                    };
-                }
-                // The same as one instruction the compiler cannot move (an
-                // asm block with side effects), for the unrolled in-place
-                // loop: its broadcasts stay in their K step. With
-                // intrinsics, LLVM's scheduler hoisted the next steps'
-                // broadcasts into the current one, ran out of registers and
-                // spilled them. (Used inside `k_step`'s unsafe block, whose
-                // contract makes `$p` readable.)
-                macro_rules! set1_in_order {
-                    ($p:expr) => {{
-                        let v: $v;
-                        std::arch::asm!($bcast_asm, out(zmm_reg) v, in(reg) $p, options(readonly, nostack, preserves_flags));
-                        v
-                    }};
-                }
                 for tile in 0..col.count {
                     let (rows, c, mut a) = col.tile(t, tile, 2 * L);
                     let mut b = t.b;
                     let mut acc: [[$v; 2]; N] = [[$setzero(); 2]; N];
-                    // One K step: A's two vectors at `$ap`, B's column j at
-                    // `$bcol(j)`, into every accumulator.
+                    // One K step: A's two vectors at `$ap`, column j of B
+                    // broadcast by `$bcast!(j, $d)`, into every accumulator.
                     macro_rules! k_step {
-                        ($ap:expr, $bcol:expr, $bcast:ident) => {
+                        ($ap:expr, $bcast:ident, $d:tt) => {
                             // SAFETY: per the tile contract, 2·L elements at
                             // the A pointer are readable at every K step
-                            // below t.k, and so is every column address
-                            // (j < N columns, clamped to t.cols when B is
-                            // read in place).
+                            // below t.k, and so is every column that `$bcast`
+                            // reads (j < N columns, clamped to t.cols when B
+                            // is read in place and ragged).
                             unsafe {
                                 let ap = $ap;
                                 let (a0, a1) = ($loadu(ap), $loadu(ap.add(L)));
                                 macro_rules! column {
                                     ($j:expr) => {
                                         if $j < N {
-                                            let bj = $bcast!($bcol($j));
+                                            let bj = $bcast!($j, $d);
                                             acc[$j][0] = $fmadd(a0, bj, acc[$j][0]);
                                             acc[$j][1] = $fmadd(a1, bj, acc[$j][1]);
                                         }
@@ -150,49 +125,87 @@ mod x86 {
                     if t.b_ks == 1 && t.b_js != 1 && t.cols == N {
                         // B in place along K (`bhqd,bhkd->bhqk`, or the left
                         // operand of a product computed as Cᵀ = Bᵀ·Aᵀ), every
-                        // column real: column j at `j · b_js`. Unrolled by
-                        // four, so LLVM forms each column's address once per
-                        // four steps (one chain of adds), then displacements.
-                        let js = t.b_js;
+                        // column real, `s` bytes apart. Each broadcast is one
+                        // `asm!` instruction the compiler cannot move (with
+                        // intrinsics, LLVM's scheduler hoisted the next
+                        // steps' broadcasts into the current one, ran out of
+                        // registers and spilled them) that addresses its
+                        // element the way BLIS's kernels do: column 4g + r of
+                        // K step d at `[base_g + r·s + d·size]`, with `3s` in
+                        // a register for r = 3. So a K step costs no address
+                        // arithmetic, and the loop, unrolled by four K steps,
+                        // moves three base pointers once per four steps.
+                        let s = t.b_js * std::mem::size_of::<$t>() as isize;
+                        let s3 = 3 * s;
+                        let mut base = [0, 4, 8].map(|j| b.wrapping_offset(j * t.b_js));
+                        macro_rules! in_place {
+                            ($j:expr, $d:expr) => {{
+                                let v: $v;
+                                let g = base[$j / 4];
+                                const D: usize = $d * std::mem::size_of::<$t>();
+                                match $j % 4 {
+                                    0 => std::arch::asm!(concat!($bcast_op, " {v}, [{g} + {d}]"), v = out(zmm_reg) v, g = in(reg) g, d = const D, options(readonly, nostack, preserves_flags)),
+                                    1 => std::arch::asm!(concat!($bcast_op, " {v}, [{g} + {s} + {d}]"), v = out(zmm_reg) v, g = in(reg) g, s = in(reg) s, d = const D, options(readonly, nostack, preserves_flags)),
+                                    2 => std::arch::asm!(concat!($bcast_op, " {v}, [{g} + 2*{s} + {d}]"), v = out(zmm_reg) v, g = in(reg) g, s = in(reg) s, d = const D, options(readonly, nostack, preserves_flags)),
+                                    _ => std::arch::asm!(concat!($bcast_op, " {v}, [{g} + {s3} + {d}]"), v = out(zmm_reg) v, g = in(reg) g, s3 = in(reg) s3, d = const D, options(readonly, nostack, preserves_flags)),
+                                }
+                                v
+                            }};
+                        }
                         for _ in 0..t.k / 4 {
-                            for d in 0..4 {
-                                let bd = b.wrapping_add(d);
-                                k_step!(
-                                    a.offset(d as isize * t.a_ks),
-                                    |j| bd.offset(j as isize * js),
-                                    set1_in_order
-                                );
-                            }
+                            k_step!(a, in_place, 0);
+                            k_step!(a.offset(t.a_ks), in_place, 1);
+                            k_step!(a.offset(2 * t.a_ks), in_place, 2);
+                            k_step!(a.offset(3 * t.a_ks), in_place, 3);
                             // Only forms addresses: the next K steps, or one
                             // past the last.
                             a = a.wrapping_offset(4 * t.a_ks);
-                            b = b.wrapping_add(4);
+                            base = base.map(|p| p.wrapping_add(4));
                         }
                         for _ in 0..t.k % 4 {
-                            k_step!(a, |j| b.offset(j as isize * js), set1_in_order);
+                            k_step!(a, in_place, 0);
                             a = a.wrapping_offset(t.a_ks);
-                            b = b.wrapping_add(1);
+                            base = base.map(|p| p.wrapping_add(1));
                         }
                     } else if t.b_ks == 1 && t.b_js != 1 {
                         // A ragged panel (rare: 1–3, 5–7 or 9–11 columns):
-                        // twelve offsets of their own leave no registers
-                        // for unrolling.
+                        // column j at `b + off(j)`, the columns past `t.cols`
+                        // repeating the last real one (their results are
+                        // never stored). Twelve offsets of their own leave no
+                        // registers for unrolling.
+                        let last = t.cols.max(1) - 1;
+                        let off = |j: usize| j.min(last) as isize * t.b_js;
+                        macro_rules! ragged {
+                            ($j:expr, $d:tt) => {
+                                $set1(*b.offset(off($j)))
+                            };
+                        }
                         for _ in 0..t.k {
-                            k_step!(a, |j| b.offset(off(j)), set1);
+                            k_step!(a, ragged, _);
                             a = a.wrapping_offset(t.a_ks);
                             b = b.wrapping_add(1);
                         }
                     } else if t.b_js == 1 {
                         // Packed B: columns adjacent, constant displacements.
+                        macro_rules! packed {
+                            ($j:expr, $d:tt) => {
+                                $set1(*b.add($j))
+                            };
+                        }
                         for _ in 0..t.k {
-                            k_step!(a, |j| b.add(j), set1);
+                            k_step!(a, packed, _);
                             a = a.wrapping_offset(t.a_ks);
                             b = b.wrapping_offset(t.b_ks);
                         }
                     } else {
                         let js = t.b_js;
+                        macro_rules! strided {
+                            ($j:expr, $d:tt) => {
+                                $set1(*b.offset($j as isize * js))
+                            };
+                        }
                         for _ in 0..t.k {
-                            k_step!(a, |j| b.offset(j as isize * js), set1);
+                            k_step!(a, strided, _);
                             a = a.wrapping_offset(t.a_ks);
                             b = b.wrapping_offset(t.b_ks);
                         }
@@ -262,7 +275,7 @@ mod x86 {
         _mm512_setzero_pd,
         _mm512_loadu_pd,
         _mm512_set1_pd,
-        "vbroadcastsd {}, qword ptr [{}]",
+        "vbroadcastsd",
         _mm512_fmadd_pd,
         _mm512_mul_pd,
         _mm512_maskz_loadu_pd,
@@ -279,7 +292,7 @@ mod x86 {
         _mm512_setzero_ps,
         _mm512_loadu_ps,
         _mm512_set1_ps,
-        "vbroadcastss {}, dword ptr [{}]",
+        "vbroadcastss",
         _mm512_fmadd_ps,
         _mm512_mul_ps,
         _mm512_maskz_loadu_ps,
