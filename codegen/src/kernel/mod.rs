@@ -434,6 +434,23 @@ fn reduce_pass(
             };
             if __loops.interchanged() {
                 let __start = |len: usize, out: *mut u8, os: isize| {
+                    if os == ::core::mem::size_of::<#t>() as isize {
+                        // Contiguous: a vectorised fill. (The strided loop
+                        // below stays scalar; on pairwise distances of 2000
+                        // points it took a quarter of the time, one store
+                        // per element into lines not yet in cache.) The
+                        // value is opaque so that LLVM does not make the
+                        // loop a `memset`: glibc's `rep stosb` left the
+                        // tile out of cache for the reduction that reads it
+                        // next (a 64-wide rolling mean ran 10% slower).
+                        let v = ::core::hint::black_box(#identity);
+                        // SAFETY: the driver passes `len` contiguous output
+                        // elements of the target's type, aligned.
+                        for x in unsafe { ::core::slice::from_raw_parts_mut(out as *mut #t, len) } {
+                            *x = v;
+                        }
+                        return;
+                    }
                     for i in 0..len as isize {
                         // SAFETY: the driver passes `len` output elements.
                         unsafe { *(out.offset(i * os) as *mut #t) = #identity };

@@ -454,6 +454,10 @@ const STREAM_BLOCK: usize = 32;
 /// latency on two pipes.
 const TILE_BYTES: usize = 256;
 
+/// Reduced positions a tile function takes at once at most (the driver
+/// passes at most 64, its short-reduction limit); beyond, it declines.
+const MAX_TILE_POSITIONS: usize = 64;
+
 /// The body of a tile function: `out[i] = op(out[i], op_r f(r, i))` for
 /// `i < len` over all `rlen` reduced positions at once, the partial results
 /// of [`TILE_BYTES`] of outputs kept in registers across the reduced positions
@@ -487,31 +491,57 @@ fn tile_body(
     let fits = leaf_tys.iter().enumerate().map(|(j, t)| {
         quote!(&& (in_strides[#j] == 0 || in_strides[#j] == ::core::mem::size_of::<#t>() as isize))
     });
+    // Input j of position r in the tile from `__i0`: at `__p{j} + r ·
+    // __s{j}`, `__p{j}` being the tile's start in the input or, when it is
+    // broadcast along the tile, in its splat (below).
+    let tile_starts = leaf_tys.iter().enumerate().map(|(j, t)| {
+        let (p, b, u) = (
+            format_ident!("__p{}", j),
+            format_ident!("__b{}", j),
+            format_ident!("__u{}", j),
+        );
+        quote!(let #p = #b.add(__i0 * #u * ::core::mem::size_of::<#t>());)
+    });
+    let tile_starts: Vec<TokenStream> = tile_starts.collect();
     let pointers = leaf_tys.iter().enumerate().map(|(j, t)| {
-        let (a, sb) = (format_ident!("__a{}", j), format_ident!("__sb{}", j));
+        let (a, p, st) = (
+            format_ident!("__a{}", j),
+            format_ident!("__p{}", j),
+            format_ident!("__s{}", j),
+        );
+        quote!(let #a = #p.offset(__r as isize * #st) as *const #t;)
+    });
+    // Each broadcast input's value at every reduced position, splat to a
+    // whole register tile once per call. (Filled per tile and position
+    // instead, the splat's stores and the loads right after them took half
+    // the time of pairwise distances between 2000 points.) Then each
+    // input's base, step per position and step per tile element (0 or 1).
+    let splats = leaf_tys.iter().enumerate().map(|(j, t)| {
+        let (sb, buf) = (format_ident!("__sb{}", j), format_ident!("__sbuf{}", j));
+        let (b, st, u) = (
+            format_ident!("__b{}", j),
+            format_ident!("__s{}", j),
+            format_ident!("__u{}", j),
+        );
         quote! {
-            let #a: *const #t = {
-                let p = ins[#j].offset(__r as isize * red_strides[#j]);
-                if in_strides[#j] == 0 {
-                    // Broadcast along the tile: a splat of this position's value.
-                    let v = *(p as *const #t);
+            let mut #buf = ::core::mem::MaybeUninit::<[[#t; #w]; #MAX_TILE_POSITIONS]>::uninit();
+            let #sb = #buf.as_mut_ptr() as *mut #t;
+            let (#b, #st, #u): (*const u8, isize, usize) = if in_strides[#j] == 0 {
+                for __r in 0..rlen {
+                    let v = *(ins[#j].offset(__r as isize * red_strides[#j]) as *const #t);
                     for k in 0..#w {
-                        #sb[k] = v;
+                        *#sb.add(__r * #w + k) = v;
                     }
-                    #sb.as_ptr()
-                } else {
-                    (p as *const #t).add(__i0)
                 }
+                (#sb as *const u8, (#w * ::core::mem::size_of::<#t>()) as isize, 0)
+            } else {
+                (ins[#j], red_strides[#j], 1)
             };
         }
     });
-    let splats = leaf_tys.iter().enumerate().map(|(j, t)| {
-        let sb = format_ident!("__sb{}", j);
-        quote!(let mut #sb = [<#t as #rt::Element>::ZERO; #w];)
-    });
     let pointers: Vec<TokenStream> = pointers.collect();
     quote! {
-        if !(out_stride == ::core::mem::size_of::<#to>() as isize #(#fits)*) {
+        if !(out_stride == ::core::mem::size_of::<#to>() as isize && rlen <= #MAX_TILE_POSITIONS #(#fits)*) {
             return false;
         }
         #(#splats)*
@@ -526,6 +556,7 @@ fn tile_body(
             for __i in 0..#w {
                 __acc[__i] = *__o.add(__i0 + __i);
             }
+            #(#tile_starts)*
             for __r in 0..rlen {
                 #(#pointers)*
                 for __i in 0..#w {
@@ -540,6 +571,7 @@ fn tile_body(
         // The partial tile accumulates in the output itself.
         if __i0 < len {
             let __n = len - __i0;
+            #(#tile_starts)*
             for __r in 0..rlen {
                 #(#pointers)*
                 for __i in 0..__n {
