@@ -31,6 +31,8 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Once;
 
+use crate::error::Error;
+
 /// Alignment of every buffer: one cache line, and one AVX-512 vector.
 pub const ALIGN: usize = 64;
 
@@ -84,30 +86,50 @@ impl<T: Copy> RawBuffer<T> {
     /// A buffer of `len` elements whose contents are unspecified.
     ///
     /// # Panics
-    /// If `len * size_of::<T>()` overflows `isize` or the allocation fails.
+    /// If `len * size_of::<T>()` overflows `isize` or the allocation fails
+    /// ([`try_uninit`](Self::try_uninit) returns the error instead).
     pub fn uninit(len: usize) -> Self {
-        Self::allocate(len, false)
+        Self::try_uninit(len).unwrap_or_else(|e| panic!("einkern: {e}"))
     }
 
     /// A buffer of `len` elements, all bits zero (0 and 0.0 for einkern's
     /// element types).
+    ///
+    /// # Panics
+    /// As [`uninit`](Self::uninit).
     pub fn zeroed(len: usize) -> Self {
+        Self::try_zeroed(len).unwrap_or_else(|e| panic!("einkern: {e}"))
+    }
+
+    /// [`uninit`](Self::uninit), with an error instead of a panic when the
+    /// size overflows or the memory cannot be had.
+    pub fn try_uninit(len: usize) -> Result<Self, Error> {
+        Self::allocate(len, false)
+    }
+
+    /// [`zeroed`](Self::zeroed), with an error instead of a panic.
+    pub fn try_zeroed(len: usize) -> Result<Self, Error> {
         Self::allocate(len, true)
     }
 
-    fn allocate(len: usize, zero: bool) -> Self {
+    fn allocate(len: usize, zero: bool) -> Result<Self, Error> {
         let bytes = len
             .checked_mul(std::mem::size_of::<T>())
             .filter(|&b| b <= isize::MAX as usize - HUGE_PAGE)
-            .unwrap_or_else(|| panic!("einkern: cannot allocate {len} elements: size overflows"));
+            .ok_or_else(|| {
+                Error::alloc(format!(
+                    "cannot allocate {len} elements of {} bytes: the size overflows isize",
+                    std::mem::size_of::<T>()
+                ))
+            })?;
         if bytes == 0 {
-            return RawBuffer {
+            return Ok(RawBuffer {
                 ptr: dangling_aligned(),
                 len,
                 origin: Origin::Empty,
                 pending_zero: None,
                 _owns: PhantomData,
-            };
+            });
         }
         #[cfg(unix)]
         if bytes >= MAP_THRESHOLD {
@@ -117,13 +139,13 @@ impl<T: Copy> RawBuffer<T> {
             // one is zero-filled by the kernel.
             let pending_zero = (zero && cached.is_some()).then(Once::new);
             if let Some(ptr) = cached.or_else(|| map(size)) {
-                return RawBuffer {
+                return Ok(RawBuffer {
                     ptr: ptr.cast(),
                     len,
                     origin: Origin::Mapped(size),
                     pending_zero,
                     _owns: PhantomData,
-                };
+                });
             }
         }
         let layout = Layout::from_size_align(bytes, ALIGN).expect("size checked above");
@@ -135,15 +157,18 @@ impl<T: Copy> RawBuffer<T> {
                 std::alloc::alloc(layout)
             }
         };
-        let ptr =
-            NonNull::new(raw.cast::<T>()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        RawBuffer {
+        let ptr = NonNull::new(raw.cast::<T>()).ok_or_else(|| {
+            Error::alloc(format!(
+                "cannot allocate {bytes} bytes ({len} elements): out of memory"
+            ))
+        })?;
+        Ok(RawBuffer {
             ptr,
             len,
             origin: Origin::Heap(layout),
             pending_zero: None,
             _owns: PhantomData,
-        }
+        })
     }
 
     /// A buffer holding a copy of `data`.

@@ -27,17 +27,32 @@ impl<T: Element> Array<T> {
     /// The caller must write every element before reading any of them.
     ///
     /// # Panics
-    /// If the number of elements overflows.
+    /// If the size in bytes overflows `isize` or the memory cannot be had
+    /// ([`try_uninit`](Self::try_uninit) returns the error instead).
     pub unsafe fn uninit(shape: &[usize], order: Order) -> Self {
-        let n = layout::size_of(shape).unwrap_or_else(|e| panic!("{e}"));
-        Array {
-            buf: RawBuffer::uninit(n),
+        // SAFETY: forwarded to the caller.
+        unsafe { Self::try_uninit(shape, order) }.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`uninit`](Self::uninit), with an [`Error`] when the size overflows
+    /// or the allocation fails: how every `Result` API allocates its output.
+    ///
+    /// # Safety
+    /// As [`uninit`](Self::uninit).
+    pub unsafe fn try_uninit(shape: &[usize], order: Order) -> Result<Self, Error> {
+        let n = layout::bytes_of(shape, std::mem::size_of::<T>())? / std::mem::size_of::<T>();
+        Ok(Array {
+            buf: RawBuffer::try_uninit(n)?,
             shape: shape.to_vec(),
             strides: contiguous_strides(shape, order),
-        }
+        })
     }
 
     /// An array of zeros in C order.
+    ///
+    /// # Panics
+    /// As [`uninit`](Self::uninit); [`try_zeros`](Self::try_zeros) returns
+    /// the error instead.
     pub fn zeros(shape: &[usize]) -> Self {
         Self::zeros_with_order(shape, Order::C)
     }
@@ -45,13 +60,29 @@ impl<T: Element> Array<T> {
     /// An array of zeros in the given order. Large arrays are fresh pages the
     /// kernel zeroes at first touch, or recycled ones cleared with streaming
     /// stores ([`crate::alloc`]).
+    ///
+    /// # Panics
+    /// As [`zeros`](Self::zeros).
     pub fn zeros_with_order(shape: &[usize], order: Order) -> Self {
-        let n = layout::size_of(shape).unwrap_or_else(|e| panic!("{e}"));
-        Array {
-            buf: RawBuffer::zeroed(n),
+        Self::try_zeros_with_order(shape, order).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`zeros`](Self::zeros), with an [`Error`] when the size overflows or
+    /// the memory cannot be had (`Array::<f64>::try_zeros(&[1 << 61])` is
+    /// an error, not an abort).
+    pub fn try_zeros(shape: &[usize]) -> Result<Self, Error> {
+        Self::try_zeros_with_order(shape, Order::C)
+    }
+
+    /// [`zeros_with_order`](Self::zeros_with_order), with an [`Error`]
+    /// instead of a panic.
+    pub fn try_zeros_with_order(shape: &[usize], order: Order) -> Result<Self, Error> {
+        let n = layout::bytes_of(shape, std::mem::size_of::<T>())? / std::mem::size_of::<T>();
+        Ok(Array {
+            buf: RawBuffer::try_zeroed(n)?,
             shape: shape.to_vec(),
             strides: contiguous_strides(shape, order),
-        }
+        })
     }
 
     pub fn ones(shape: &[usize]) -> Self {

@@ -31,6 +31,9 @@ pub enum Error {
     /// A value that is not allowed for the operation (a zero slice step, a
     /// window larger than its axis, an unknown name).
     Value { message: String },
+    /// Memory that could not be had: an array whose size in bytes overflows
+    /// `isize`, or an allocation the system refused.
+    Alloc { message: String },
     /// An operating-system I/O failure. Errors made with [`Error::io`]
     /// carry the path they concern in the message.
     Io(std::io::Error),
@@ -62,6 +65,11 @@ impl Error {
             message: message.into(),
         }
     }
+    pub fn alloc(message: impl Into<String>) -> Self {
+        Error::Alloc {
+            message: message.into(),
+        }
+    }
     pub fn parse(message: impl Into<String>, input: impl Into<String>, column: usize) -> Self {
         Error::Parse {
             message: message.into(),
@@ -90,6 +98,7 @@ impl Error {
             | Error::Index { message }
             | Error::Format { message }
             | Error::Value { message }
+            | Error::Alloc { message }
             | Error::Parse { message, .. } => message.clone(),
             Error::Io(source) => source.to_string(),
         }
@@ -104,6 +113,7 @@ impl fmt::Display for Error {
             Error::Index { message } => write!(f, "index error: {message}"),
             Error::Format { message } => write!(f, "format error: {message}"),
             Error::Value { message } => write!(f, "value error: {message}"),
+            Error::Alloc { message } => write!(f, "memory error: {message}"),
             Error::Io(source) => write!(f, "I/O error: {source}"),
             Error::Parse {
                 message,

@@ -28,6 +28,70 @@ pub fn size_of(shape: &[usize]) -> Result<usize, Error> {
         .ok_or_else(|| Error::shape(format!("shape {} has too many elements", fmt_shape(shape))))
 }
 
+/// **The one rule of every array and view einkern makes**, checked when it
+/// is made: its element count times the element size fits in `isize`, and
+/// so does the byte distance between the lowest and the highest element it
+/// can reach. This is Rust's own limit for one allocation and NumPy's for
+/// one array (`size * itemsize <= intp max`, broadcast views included).
+///
+/// Every view constructor and geometry operation goes through it (views
+/// through [`crate::ArrayView`]'s and [`crate::ArrayViewMut`]'s one
+/// `with` each, owned arrays through their allocation, files through the
+/// `.npy` header before any allocation). So for an existing view, the
+/// element count, any index times its stride and any sum of such offsets
+/// fit in `isize`, and the kernels that address it unchecked cannot
+/// overflow. Code downstream still multiplies extents with the checked
+/// helpers of this module ([`checked_size`], [`size_of`], [`bytes_of`]),
+/// so that a broken invariant is an error rather than a wrapped size.
+///
+/// Returns the element count.
+pub fn check_extent(shape: &[usize], strides: &[isize], item: usize) -> Result<usize, Error> {
+    if shape.len() != strides.len() {
+        return Err(Error::shape(format!(
+            "shape {} has {} axes but {} strides were given",
+            fmt_shape(shape),
+            shape.len(),
+            strides.len()
+        )));
+    }
+    let n = bytes_of(shape, item)? / item.max(1);
+    if n == 0 {
+        return Ok(0);
+    }
+    let span = shape
+        .iter()
+        .zip(strides)
+        .try_fold(0usize, |acc, (&d, &s)| {
+            (d - 1)
+                .checked_mul(s.unsigned_abs())?
+                .checked_mul(item.max(1))
+                .and_then(|b| acc.checked_add(b))
+        })
+        .filter(|&b| b <= isize::MAX as usize);
+    match span {
+        Some(_) => Ok(n),
+        None => Err(Error::shape(format!(
+            "a view of shape {} with strides {strides:?} spans more bytes than fit in isize \
+             ({item}-byte elements)",
+            fmt_shape(shape)
+        ))),
+    }
+}
+
+/// The size in bytes of `shape`'s elements of `item` bytes each, or a shape
+/// error when it does not fit in `isize` (no array can hold them).
+pub fn bytes_of(shape: &[usize], item: usize) -> Result<usize, Error> {
+    checked_size(shape)
+        .and_then(|n| n.checked_mul(item.max(1)))
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| {
+            Error::shape(format!(
+                "shape {} has too many elements: their size in bytes ({item} each) does not fit in isize",
+                fmt_shape(shape)
+            ))
+        })
+}
+
 /// Contiguous strides for `shape` in `order`. Axes of length 0 or 1 still
 /// get the stride they would have if they were longer, as NumPy does.
 pub fn contiguous_strides(shape: &[usize], order: Order) -> Vec<isize> {

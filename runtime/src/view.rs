@@ -171,6 +171,7 @@ impl<'a, T: Element> ArrayView<'a, T> {
         offset: usize,
     ) -> Result<Self, Error> {
         check_in_bounds(data.len(), shape, strides, offset)?;
+        layout::check_extent(shape, strides, std::mem::size_of::<T>())?;
         // SAFETY: just checked that every reachable offset is inside `data`.
         Ok(unsafe { Self::from_raw_parts(data.as_ptr().wrapping_add(offset), shape, strides) })
     }
@@ -181,9 +182,10 @@ impl<'a, T: Element> ArrayView<'a, T> {
     /// `ptr` must be non-null, and for every multi-index `i` with
     /// `i[k] < shape[k]`, `ptr.offset(Σ i[k]·strides[k])` must be valid for
     /// reads of a `T` for `'a`, with no writes through other pointers during
-    /// `'a`. `shape.len() == strides.len()`.
+    /// `'a`. `shape.len() == strides.len()`, and the view obeys
+    /// [`layout::check_extent`] (its size and span in bytes fit in `isize`).
     pub unsafe fn from_raw_parts(ptr: *const T, shape: &[usize], strides: &[isize]) -> Self {
-        debug_assert_eq!(shape.len(), strides.len());
+        debug_assert!(layout::check_extent(shape, strides, std::mem::size_of::<T>()).is_ok());
         ArrayView {
             ptr: NonNull::new(ptr as *mut T).expect("einkern: null pointer for a view"),
             shape: shape.to_vec(),
@@ -218,7 +220,19 @@ impl<'a, T: Element> ArrayView<'a, T> {
         self.ptr.as_ptr()
     }
 
-    fn with(&self, g: Geometry) -> ArrayView<'a, T> {
+    /// The view with geometry `g`, relative to this one, checked against
+    /// [`layout::check_extent`]: every geometry operation that can make a
+    /// view larger than its parent (broadcasting, windows, reshapes,
+    /// slices with huge steps) comes through here.
+    fn with(&self, g: Geometry) -> Result<ArrayView<'a, T>, Error> {
+        layout::check_extent(&g.shape, &g.strides, std::mem::size_of::<T>())?;
+        Ok(self.rearranged(g))
+    }
+
+    /// The view with geometry `g` unchecked: only for `g` that reorders or
+    /// drops this view's axes at its own origin, whose extent is then this
+    /// view's.
+    fn rearranged(&self, g: Geometry) -> ArrayView<'a, T> {
         ArrayView {
             // Wrapping: an empty view may sit one past its parent's memory.
             ptr: NonNull::new(self.ptr.as_ptr().wrapping_offset(g.offset)).expect("non-null"),
@@ -230,53 +244,53 @@ impl<'a, T: Element> ArrayView<'a, T> {
 
     /// The transpose: axes reversed, no copy (`a.T`).
     pub fn t(&self) -> ArrayView<'a, T> {
-        self.with(geometry::transpose(&self.shape, &self.strides))
+        self.rearranged(geometry::transpose(&self.shape, &self.strides))
     }
 
     /// Axis `i` of the result is axis `axes[i]` of `self` (`np.transpose(a, axes)`).
     pub fn permute_axes(&self, axes: &[usize]) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::permute(&self.shape, &self.strides, axes)?))
+        self.with(geometry::permute(&self.shape, &self.strides, axes)?)
     }
 
     /// Basic indexing: `a.slice(s![.., 1..;2, -1])` is `a[:, 1::2, -1]`.
     pub fn slice(&self, s: impl Into<SliceInfo>) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::slice(&self.shape, &self.strides, &s.into())?))
+        self.with(geometry::slice(&self.shape, &self.strides, &s.into())?)
     }
 
     /// A new length-1 axis at position `axis` (`np.expand_dims`).
     pub fn insert_axis(&self, axis: usize) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::insert_axis(&self.shape, &self.strides, axis)?))
+        self.with(geometry::insert_axis(&self.shape, &self.strides, axis)?)
     }
 
     /// Drops every length-1 axis.
     pub fn squeeze(&self) -> ArrayView<'a, T> {
-        self.with(geometry::squeeze(&self.shape, &self.strides))
+        self.rearranged(geometry::squeeze(&self.shape, &self.strides))
     }
 
     /// The same elements in C order with another shape, as a view; an error
     /// when that needs a copy (NumPy would copy; einkern asks you to, with
     /// `to_owned`, so that copies are never hidden).
     pub fn reshape(&self, shape: &[usize]) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::reshape(&self.shape, &self.strides, shape)?))
+        self.with(geometry::reshape(&self.shape, &self.strides, shape)?)
     }
 
     /// A read-only view with shape `shape`, repeating along zero strides.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::broadcast_to(&self.shape, &self.strides, shape)?))
+        self.with(geometry::broadcast_to(&self.shape, &self.strides, shape)?)
     }
 
     /// `numpy.lib.stride_tricks.sliding_window_view(a, window)`.
     pub fn sliding_window(&self, window: &[usize]) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::sliding_window(
+        self.with(geometry::sliding_window(
             &self.shape,
             &self.strides,
             window,
-        )?))
+        )?)
     }
 
     /// `a.diagonal()`: the diagonal of the first two axes, as the last axis.
     pub fn diagonal(&self) -> Result<ArrayView<'a, T>, Error> {
-        Ok(self.with(geometry::diagonal(&self.shape, &self.strides)?))
+        self.with(geometry::diagonal(&self.shape, &self.strides)?)
     }
 
     /// The elements in C order, borrowed, when the view is C-contiguous.
@@ -378,7 +392,7 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
     /// As [`ArrayView::from_raw_parts`], valid for writes, with no other
     /// access during `'a`, and no two multi-indices reaching one element.
     pub unsafe fn from_raw_parts(ptr: *mut T, shape: &[usize], strides: &[isize]) -> Self {
-        debug_assert_eq!(shape.len(), strides.len());
+        debug_assert!(layout::check_extent(shape, strides, std::mem::size_of::<T>()).is_ok());
         debug_assert!(
             !may_alias(shape, strides),
             "aliasing strides in a mutable view"
@@ -417,7 +431,14 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
         self.ptr.as_ptr()
     }
 
-    fn with(self, g: Geometry) -> ArrayViewMut<'a, T> {
+    /// As [`ArrayView::with`]: the checked way to a new geometry.
+    fn with(self, g: Geometry) -> Result<ArrayViewMut<'a, T>, Error> {
+        layout::check_extent(&g.shape, &g.strides, std::mem::size_of::<T>())?;
+        Ok(self.rearranged(g))
+    }
+
+    /// As [`ArrayView::rearranged`].
+    fn rearranged(self, g: Geometry) -> ArrayViewMut<'a, T> {
         ArrayViewMut {
             ptr: NonNull::new(self.ptr.as_ptr().wrapping_offset(g.offset)).expect("non-null"),
             shape: g.shape,
@@ -429,37 +450,37 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
     /// Basic indexing of an exclusive view (see [`ArrayView::slice`]).
     pub fn slice(self, s: impl Into<SliceInfo>) -> Result<ArrayViewMut<'a, T>, Error> {
         let g = geometry::slice(&self.shape, &self.strides, &s.into())?;
-        Ok(self.with(g))
+        self.with(g)
     }
 
     pub fn t(self) -> ArrayViewMut<'a, T> {
         let g = geometry::transpose(&self.shape, &self.strides);
-        self.with(g)
+        self.rearranged(g)
     }
 
     pub fn permute_axes(self, axes: &[usize]) -> Result<ArrayViewMut<'a, T>, Error> {
         let g = geometry::permute(&self.shape, &self.strides, axes)?;
-        Ok(self.with(g))
+        self.with(g)
     }
 
     pub fn insert_axis(self, axis: usize) -> Result<ArrayViewMut<'a, T>, Error> {
         let g = geometry::insert_axis(&self.shape, &self.strides, axis)?;
-        Ok(self.with(g))
+        self.with(g)
     }
 
     pub fn squeeze(self) -> ArrayViewMut<'a, T> {
         let g = geometry::squeeze(&self.shape, &self.strides);
-        self.with(g)
+        self.rearranged(g)
     }
 
     pub fn reshape(self, shape: &[usize]) -> Result<ArrayViewMut<'a, T>, Error> {
         let g = geometry::reshape(&self.shape, &self.strides, shape)?;
-        Ok(self.with(g))
+        self.with(g)
     }
 
     pub fn diagonal(self) -> Result<ArrayViewMut<'a, T>, Error> {
         let g = geometry::diagonal(&self.shape, &self.strides)?;
-        Ok(self.with(g))
+        self.with(g)
     }
 
     /// The elements in C order, borrowed mutably, when C-contiguous.
