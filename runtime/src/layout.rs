@@ -16,8 +16,13 @@ pub enum Order {
     F,
 }
 
-/// Number of elements of `shape`, or `None` if it overflows `usize`.
+/// Number of elements of `shape`, or `None` if it overflows `usize`. An
+/// empty axis makes it 0 whatever its siblings: `(0, 2^40, 2^40)` is empty,
+/// not an overflow.
 pub fn checked_size(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 

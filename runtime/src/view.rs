@@ -632,7 +632,10 @@ macro_rules! common_methods {
         }
         /// Number of elements (NumPy's `size`).
         pub fn len(&self) -> usize {
-            self.shape.iter().product()
+            // Checked, not `product()`: an empty axis beside huge ones
+            // overflows a running product. The construction rule bounds
+            // every non-empty count, so the default is never taken.
+            $crate::layout::checked_size(&self.shape).unwrap_or(usize::MAX)
         }
         pub fn is_empty(&self) -> bool {
             self.len() == 0
