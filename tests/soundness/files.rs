@@ -76,7 +76,7 @@ fn hostile() -> Vec<(String, Vec<u8>)> {
     ];
     let ones = vec!["1"; 100_000];
     cases.push((
-        "(1,) * 10^5 in a v2 header".into(),
+        "(1,) * 10^5 in a v2 header",
         npy_file_v2("<f8", &tuple(&ones)),
     ));
     cases
