@@ -221,6 +221,7 @@ fn model_apply(m: &Model, op: &Op) -> Option<Model> {
                         out.off += j * m.strides[axis];
                         axis += 1;
                     }
+                    SliceElem::IndexOutOfRange(_) => return None,
                     SliceElem::Range { start, end, step } => {
                         if step == 0 {
                             return None;

@@ -112,11 +112,10 @@ impl<T: Element> Array<T> {
                 fmt_shape(shape)
             )));
         }
-        Ok(Array {
-            buf: RawBuffer::from_slice(&data),
-            shape: shape.to_vec(),
-            strides: contiguous_strides(shape, order),
-        })
+        // SAFETY: the copy writes every element.
+        let mut a = unsafe { Self::try_uninit(shape, order) }?;
+        a.as_mut_slice_memory_order().copy_from_slice(&data);
+        Ok(a)
     }
 
     /// An array (C order) whose element at each multi-index is `f(index)`;
@@ -308,22 +307,64 @@ impl<T: Element> Array<T> {
     }
 
     /// Reads a `.npy` file holding elements of type `T`.
+    ///
+    /// The header's shape is checked (its size in bytes fits in `isize`)
+    /// and, for a regular file, compared with the bytes the file really has
+    /// before the array is allocated: a header that claims 10¹² elements in
+    /// a small file is an error that costs a few kilobytes. From a pipe or
+    /// another stream of unknown length, memory grows only with the data
+    /// read.
     pub fn read_npy(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
+        // Name the file: with several inputs, "file holds float64, expected
+        // float32" alone does not say which one.
+        let in_file = |e: Error| match e {
+            Error::Io(source) => Error::io(Some(path), source),
+            Error::Type { message } => Error::type_(format!("{}: {message}", path.display())),
+            Error::Format { message } => Error::format(format!("{}: {message}", path.display())),
+            Error::Alloc { message } => Error::alloc(format!("{}: {message}", path.display())),
+            other => other,
+        };
         let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
-        let (shape, fortran, data) =
-            crate::npy::read::<T>(std::io::BufReader::new(file)).map_err(|e| match e {
-                Error::Io(source) => Error::io(Some(path), source),
-                // Name the file: with several inputs, "file holds float64,
-                // expected float32" alone does not say which one.
-                Error::Type { message } => Error::type_(format!("{}: {message}", path.display())),
-                Error::Format { message } => {
-                    Error::format(format!("{}: {message}", path.display()))
-                }
-                other => other,
-            })?;
-        let order = if fortran { Order::F } else { Order::C };
-        Self::from_vec_with_order(&shape, data, order)
+        let file_len = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let mut r = std::io::BufReader::new(file);
+        let header = crate::npy::read_header(&mut r).map_err(in_file)?;
+        if header.dtype != T::DTYPE {
+            return Err(in_file(Error::type_(format!(
+                "file holds {}, expected {}",
+                header.dtype,
+                T::DTYPE
+            ))));
+        }
+        let order = if header.fortran_order {
+            Order::F
+        } else {
+            Order::C
+        };
+        let Some(file_len) = file_len else {
+            let data = crate::npy::read_data::<T>(&mut r, &header).map_err(in_file)?;
+            return Self::from_vec_with_order(&header.shape, data, order);
+        };
+        let need = crate::npy::data_bytes(&header).map_err(in_file)?;
+        let at = std::io::Seek::stream_position(&mut r).map_err(|e| Error::io(Some(path), e))?;
+        let have = file_len.saturating_sub(at);
+        if have < need as u64 {
+            return Err(in_file(Error::format(format!(
+                "truncated .npy file: shape {} of {} needs {need} data bytes, the file has {have}",
+                fmt_shape(&header.shape),
+                T::DTYPE
+            ))));
+        }
+        // SAFETY: `read_data_into` writes every element, or fails, and then
+        // the array is dropped unread.
+        let mut a = unsafe { Self::try_uninit(&header.shape, order) }.map_err(in_file)?;
+        crate::npy::read_data_into(&mut r, &header, a.as_mut_slice_memory_order())
+            .map_err(in_file)?;
+        Ok(a)
     }
 
     /// Writes this array to a `.npy` file, keeping its memory order.

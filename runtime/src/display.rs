@@ -138,19 +138,26 @@ fn shown(len: usize, summarise: bool) -> Vec<Option<usize>> {
 }
 
 /// Writes the elements of `view` in NumPy's layout.
+///
+/// Both passes walk the axes with an explicit index, not by recursion: a
+/// `.npy` file can hold an array of a million axes of length 1, and one
+/// stack frame per axis overflowed the stack.
 pub(crate) fn fmt_elements<T: Element>(
     view: &ArrayView<'_, T>,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    let summarise = view.len() > THRESHOLD;
-    let shape = view.shape().to_vec();
-    // Gather the printed elements once, to choose a common style and width.
-    let mut printed = Vec::new();
-    collect(view, &shape, summarise, &mut Vec::new(), &mut printed);
-    let style = style_for(&printed, T::DTYPE.is_float());
     if view.is_empty() {
         return f.write_str("[]");
     }
+    let summarise = view.len() > THRESHOLD;
+    let shape = view.shape().to_vec();
+    // Which indices of each axis are printed (`None` marks `...`): at most
+    // 2·EDGE + 1 of an axis when summarising, and otherwise every axis is
+    // short, as the view has at most THRESHOLD elements.
+    let lists: Vec<Vec<Option<usize>>> = shape.iter().map(|&d| shown(d, summarise)).collect();
+    // Gather the printed elements once, to choose a common style and width.
+    let printed = collect(view, &lists);
+    let style = style_for(&printed, T::DTYPE.is_float());
     let mut texts: Vec<String> = printed.iter().map(|&x| format_one(x, style)).collect();
     if shape.is_empty() {
         // A 0-d array prints as its scalar does in Python: `0.0`, not `0.`.
@@ -165,57 +172,85 @@ pub(crate) fn fmt_elements<T: Element>(
     }
     let widths = Widths::of(&texts);
     let mut next = texts.iter().map(|t| widths.pad(t));
-    write_axis(&shape, summarise, 0, &mut next, f)
+    write_nested(&lists, &mut next, f)
 }
 
-fn collect<T: Element>(
-    view: &ArrayView<'_, T>,
-    shape: &[usize],
-    summarise: bool,
-    index: &mut Vec<usize>,
-    out: &mut Vec<f64>,
-) {
-    if index.len() == shape.len() {
-        out.push(view.get(index).expect("in bounds").to_f64());
-        return;
-    }
-    for i in shown(shape[index.len()], summarise).into_iter().flatten() {
-        index.push(i);
-        collect(view, shape, summarise, index, out);
-        index.pop();
+/// The printed elements of a non-empty `view`, in C order over the shown
+/// indices of each axis.
+fn collect<T: Element>(view: &ArrayView<'_, T>, lists: &[Vec<Option<usize>>]) -> Vec<f64> {
+    let shown: Vec<Vec<usize>> = lists
+        .iter()
+        .map(|l| l.iter().flatten().copied().collect())
+        .collect();
+    let mut pos = vec![0usize; shown.len()];
+    let mut index: Vec<usize> = shown.iter().map(|s| s[0]).collect();
+    let mut out = Vec::new();
+    loop {
+        out.push(view.get(&index).expect("in bounds").to_f64());
+        // The odometer: the last axis fastest.
+        let mut k = shown.len();
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            pos[k] += 1;
+            if pos[k] < shown[k].len() {
+                index[k] = shown[k][pos[k]];
+                break;
+            }
+            pos[k] = 0;
+            index[k] = shown[k][0];
+        }
     }
 }
 
-/// Writes axis `depth` and below, taking element texts in the order
-/// `collect` produced them.
-fn write_axis(
-    shape: &[usize],
-    summarise: bool,
-    depth: usize,
+/// Writes the nested brackets of a non-empty array of at least one axis,
+/// taking element texts in the order [`collect`] produced them. `open[d]`
+/// is the position in `lists[d]` of the item being written at depth `d`.
+fn write_nested(
+    lists: &[Vec<Option<usize>>],
     next: &mut impl Iterator<Item = String>,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    if depth == shape.len() {
-        return f.write_str(&next.next().expect("one text per element"));
-    }
+    let ndim = lists.len();
+    let mut open: Vec<usize> = vec![0];
     f.write_str("[")?;
-    let last_axis = depth + 1 == shape.len();
-    for (n, item) in shown(shape[depth], summarise).iter().enumerate() {
+    while let Some(&n) = open.last() {
+        let depth = open.len() - 1;
+        if n == lists[depth].len() {
+            f.write_str("]")?;
+            open.pop();
+            if let Some(parent) = open.last_mut() {
+                *parent += 1;
+            }
+            continue;
+        }
         if n > 0 {
-            if last_axis {
+            if depth + 1 == ndim {
                 f.write_str(" ")?;
             } else {
                 // Rows on new lines, one blank line more per level above.
-                f.write_str(&"\n".repeat(shape.len() - depth - 1))?;
+                f.write_str(&"\n".repeat(ndim - depth - 1))?;
                 f.write_str(&" ".repeat(depth + 1))?;
             }
         }
-        match item {
-            Some(_) => write_axis(shape, summarise, depth + 1, next, f)?,
-            None => f.write_str("...")?,
+        match lists[depth][n] {
+            None => {
+                f.write_str("...")?;
+                open[depth] += 1;
+            }
+            Some(_) if depth + 1 == ndim => {
+                f.write_str(&next.next().expect("one text per element"))?;
+                open[depth] += 1;
+            }
+            Some(_) => {
+                f.write_str("[")?;
+                open.push(0);
+            }
         }
     }
-    f.write_str("]")
+    Ok(())
 }
 
 #[cfg(test)]
@@ -241,5 +276,41 @@ mod tests {
         assert_eq!(i.to_string(), "[[[0 1]\n  [2 3]]\n\n [[4 5]\n  [6 7]]]");
         let big = Array::from_fn(&[2000], |i| i[0] as i64);
         assert_eq!(big.to_string(), "[   0    1    2 ... 1997 1998 1999]");
+        // str(np.arange(1120).reshape(2, 8, 70)): every axis summarised
+        // but the first, one blank line between the two blocks.
+        let wide = Array::from_fn(&[2, 8, 70], |i| (i[0] * 560 + i[1] * 70 + i[2]) as i32);
+        let text = wide.to_string();
+        assert!(
+            text.starts_with(
+                "[[[   0    1    2 ...   67   68   69]\n  [  70   71   72 ...  137  138  139]\n  [ 140"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  ...\n  [ 350  351  352 ...  417  418  419]"),
+            "{text}"
+        );
+        assert!(text.contains("559]]\n\n [[ 560  561"), "{text}");
+        assert!(
+            text.ends_with("[1050 1051 1052 ... 1117 1118 1119]]]"),
+            "{text}"
+        );
+        assert_eq!(text.matches("\n\n").count(), 1, "{text}");
+    }
+
+    /// A million axes of length 1 (a legal `.npy` shape) printed with one
+    /// stack frame per axis overflowed the stack; the walk is iterative.
+    #[test]
+    fn many_axes_do_not_overflow_the_stack() {
+        let n = 1_000_000;
+        let a = Array::from_vec(&vec![1; n], vec![2.5f64]).unwrap();
+        let text = a.to_string();
+        assert_eq!(text, format!("{}2.5{}", "[".repeat(n), "]".repeat(n)));
+        let z = Array::<f32>::zeros(&[2, 0, 3]);
+        assert_eq!(z.broadcast_to(&[4, 2, 0, 3]).unwrap().to_string(), "[]");
+        // An empty axis beside a huge one: nothing to print, nothing listed.
+        let huge = Array::<i64>::zeros(&[0, 1 << 40]);
+        assert_eq!(huge.to_string(), "[]");
+        assert_eq!(format!("{huge:?}"), "Array(shape=(0, 1099511627776), [])");
     }
 }

@@ -50,6 +50,7 @@ pub fn slice(shape: &[usize], strides: &[isize], info: &SliceInfo) -> Result<Geo
                 g.strides.push(0);
             }
             SliceElem::Index(i) => {
+                // An axis length fits in isize: the view's element count does.
                 let len = shape[axis] as isize;
                 let j = if i < 0 { i + len } else { i };
                 if j < 0 || j >= len {
@@ -57,8 +58,14 @@ pub fn slice(shape: &[usize], strides: &[isize], info: &SliceInfo) -> Result<Geo
                         "index {i} is out of bounds for axis {axis} with size {len}"
                     )));
                 }
-                g.offset += j * strides[axis];
+                g.offset = advance(g.offset, j, strides[axis], shape, strides)?;
                 axis += 1;
+            }
+            SliceElem::IndexOutOfRange(i) => {
+                return Err(Error::index(format!(
+                    "index {i} is out of bounds for axis {axis} with size {}",
+                    shape[axis]
+                )));
             }
             SliceElem::Range { start, end, step } => {
                 if step == 0 {
@@ -68,15 +75,14 @@ pub fn slice(shape: &[usize], strides: &[isize], info: &SliceInfo) -> Result<Geo
                 }
                 let (first, count) = resolve_range(start, end, step, shape[axis]);
                 if count > 0 {
-                    g.offset += first * strides[axis];
+                    g.offset = advance(g.offset, first, strides[axis], shape, strides)?;
                 }
                 g.shape.push(count);
-                // In a non-empty view with two or more elements the product
-                // is a distance inside the view, so it fits; it overflows
-                // only for a huge step that leaves at most one element (or
-                // in an empty view), where the stride is never used.
-                g.strides
-                    .push(strides[axis].checked_mul(step).unwrap_or(strides[axis]));
+                // With two or more elements taken the product is a distance
+                // inside the view, so it fits; it overflows only for a huge
+                // step that leaves at most one element (or in an empty
+                // view), where the stride addresses nothing: 0 then.
+                g.strides.push(strides[axis].checked_mul(step).unwrap_or(0));
                 axis += 1;
             }
         }
@@ -84,6 +90,27 @@ pub fn slice(shape: &[usize], strides: &[isize], info: &SliceInfo) -> Result<Geo
     g.shape.extend_from_slice(&shape[axis..]);
     g.strides.extend_from_slice(&strides[axis..]);
     Ok(g)
+}
+
+/// `offset + index * stride`, checked. For an index inside an existing view
+/// it cannot overflow ([`crate::layout::check_extent`]: the sum is a
+/// distance inside the view); an error names the view if it ever does.
+fn advance(
+    offset: isize,
+    index: isize,
+    stride: isize,
+    shape: &[usize],
+    strides: &[isize],
+) -> Result<isize, Error> {
+    index
+        .checked_mul(stride)
+        .and_then(|d| offset.checked_add(d))
+        .ok_or_else(|| {
+            Error::index(format!(
+                "an index into the view of shape {} with strides {strides:?} overflows isize",
+                fmt_shape(shape)
+            ))
+        })
 }
 
 /// Reorders axes: axis `i` of the result is axis `axes[i]` of the input.
@@ -148,18 +175,21 @@ pub fn squeeze(shape: &[usize], strides: &[isize]) -> Geometry {
 /// old run must be contiguous among itself (in C order), and its new axes
 /// then get strides carved out of that run's innermost stride.
 pub fn reshape(shape: &[usize], strides: &[isize], new_shape: &[usize]) -> Result<Geometry, Error> {
-    let old_size = checked_size(shape).unwrap_or(usize::MAX);
+    // Under the construction rule a view's size fits; an overflowing one
+    // (a broken invariant) is reported rather than matched by chance.
+    let old_size = checked_size(shape);
     match checked_size(new_shape) {
-        Some(n) if n == old_size => {}
+        Some(n) if Some(n) == old_size => {}
         _ => {
             return Err(Error::shape(format!(
-                "cannot reshape an array of shape {} ({old_size} elements) into shape {}",
+                "cannot reshape an array of shape {} ({} elements) into shape {}",
                 fmt_shape(shape),
+                old_size.map_or("too many".to_string(), |n| n.to_string()),
                 fmt_shape(new_shape)
             )))
         }
     }
-    if old_size == 0 {
+    if old_size == Some(0) {
         return Ok(Geometry::at_origin(
             new_shape.to_vec(),
             crate::layout::contiguous_strides(new_shape, crate::layout::Order::C),
@@ -197,7 +227,8 @@ pub fn reshape(shape: &[usize], strides: &[isize], new_shape: &[usize]) -> Resul
             }
         }
         for k in o0..oi - 1 {
-            if os[k] != os[k + 1] * od[k + 1] as isize {
+            // Checked: a product that overflows cannot equal the stride.
+            if os[k + 1].checked_mul(od[k + 1] as isize) != Some(os[k]) {
                 return Err(Error::shape(format!(
                     "cannot reshape a view of shape {} with strides {:?} into shape {} without copying; \
                      copy it first (to_owned)",
@@ -207,10 +238,23 @@ pub fn reshape(shape: &[usize], strides: &[isize], new_shape: &[usize]) -> Resul
                 )));
             }
         }
+        // The new axes' strides, innermost first: each is the run's
+        // innermost stride times the lengths inside it, a distance within
+        // the run (so it fits); the product past the outermost axis is
+        // never formed.
         let mut s = os[oi - 1];
         for k in (n0..ni).rev() {
             out[k] = s;
-            s *= new_shape[k] as isize;
+            if k > n0 {
+                s = s.checked_mul(new_shape[k] as isize).ok_or_else(|| {
+                    Error::shape(format!(
+                        "reshaping the view of shape {} with strides {strides:?} into shape {} \
+                         overflows isize",
+                        fmt_shape(shape),
+                        fmt_shape(new_shape)
+                    ))
+                })?;
+            }
         }
     }
     Ok(Geometry::at_origin(new_shape.to_vec(), out))
@@ -268,11 +312,22 @@ pub fn diagonal(shape: &[usize], strides: &[isize]) -> Result<Geometry, Error> {
         )));
     }
     let mut g = Geometry::at_origin(shape[2..].to_vec(), strides[2..].to_vec());
-    g.shape.push(shape[0].min(shape[1]));
-    // Wrapping: the sum overflows only when an axis of length 1 carries a
-    // huge stride (after `..;isize::MAX`), and then the diagonal has at most
-    // one element and its stride is never used.
-    g.strides.push(strides[0].wrapping_add(strides[1]));
+    let len = shape[0].min(shape[1]);
+    g.shape.push(len);
+    // With two or more diagonal elements the sum is a distance inside the
+    // view, so it fits; it overflows only when an axis of length 1 carries
+    // a huge stride (after `..;isize::MAX`), and then the diagonal has at
+    // most one element and its stride addresses nothing: 0 then.
+    g.strides.push(match strides[0].checked_add(strides[1]) {
+        Some(s) => s,
+        None if len <= 1 => 0,
+        None => {
+            return Err(Error::shape(format!(
+                "the diagonal of the view of shape {} with strides {strides:?} overflows isize",
+                fmt_shape(shape)
+            )))
+        }
+    });
     Ok(g)
 }
 

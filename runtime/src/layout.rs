@@ -28,16 +28,32 @@ pub fn checked_size(shape: &[usize]) -> Option<usize> {
 
 /// Number of elements of `shape`, or a shape error naming it.
 pub fn size_of(shape: &[usize]) -> Result<usize, Error> {
+    check_dims(shape)?;
     checked_size(shape)
         .filter(|&n| n <= isize::MAX as usize)
         .ok_or_else(|| Error::shape(format!("shape {} has too many elements", fmt_shape(shape))))
 }
 
+/// Every axis length fits in `isize`, even in an empty shape whose size is
+/// 0 (NumPy: "Maximum allowed dimension exceeded"), so that an axis length
+/// can be an index or an offset (`len as isize`) without changing sign.
+fn check_dims(shape: &[usize]) -> Result<(), Error> {
+    match shape.iter().position(|&d| d > isize::MAX as usize) {
+        None => Ok(()),
+        Some(axis) => Err(Error::shape(format!(
+            "shape {}: axis {axis} has length {}, more than isize::MAX",
+            fmt_shape(shape),
+            shape[axis]
+        ))),
+    }
+}
+
 /// **The one rule of every array and view einkern makes**, checked when it
 /// is made: its element count times the element size fits in `isize`, and
 /// so does the byte distance between the lowest and the highest element it
-/// can reach. This is Rust's own limit for one allocation and NumPy's for
-/// one array (`size * itemsize <= intp max`, broadcast views included).
+/// can reach, and so does every axis length (even when another axis is 0).
+/// This is Rust's own limit for one allocation and NumPy's for one array
+/// (`size * itemsize <= intp max`, broadcast views included).
 ///
 /// Every view constructor and geometry operation goes through it (views
 /// through [`crate::ArrayView`]'s and [`crate::ArrayViewMut`]'s one
@@ -86,6 +102,7 @@ pub fn check_extent(shape: &[usize], strides: &[isize], item: usize) -> Result<u
 /// The size in bytes of `shape`'s elements of `item` bytes each, or a shape
 /// error when it does not fit in `isize` (no array can hold them).
 pub fn bytes_of(shape: &[usize], item: usize) -> Result<usize, Error> {
+    check_dims(shape)?;
     checked_size(shape)
         .and_then(|n| n.checked_mul(item.max(1)))
         .filter(|&b| b <= isize::MAX as usize)
@@ -102,6 +119,9 @@ pub fn bytes_of(shape: &[usize], item: usize) -> Result<usize, Error> {
 pub fn contiguous_strides(shape: &[usize], order: Order) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];
     let mut acc: isize = 1;
+    // Wrapping: for a shape an array may have the product fits (it is at
+    // most the element count); only an empty shape with huge siblings can
+    // wrap, and its strides address nothing.
     let mut set = |i: usize| {
         strides[i] = acc;
         acc = acc.wrapping_mul(shape[i].max(1) as isize);
@@ -140,7 +160,10 @@ fn is_contiguous_in(
         if strides[i] != expected {
             return false;
         }
-        expected *= shape[i] as isize;
+        // The running product is at most the element count, which fits
+        // for any view (check_extent); saturating keeps a broken invariant
+        // from wrapping into a false match.
+        expected = expected.saturating_mul(shape[i] as isize);
     }
     true
 }
@@ -151,6 +174,8 @@ pub fn offset_bounds(shape: &[usize], strides: &[isize]) -> Option<(isize, isize
     if shape.contains(&0) {
         return None;
     }
+    // Unchecked: these are distances inside the view, which fit in isize
+    // for any view that exists (check_extent bounds its byte span).
     let (mut lo, mut hi) = (0isize, 0isize);
     for (&d, &s) in shape.iter().zip(strides) {
         let span = (d as isize - 1) * s;
@@ -163,7 +188,8 @@ pub fn offset_bounds(shape: &[usize], strides: &[isize]) -> Option<(isize, isize
     Some((lo, hi))
 }
 
-/// Offset of multi-index `index` (assumed in bounds).
+/// Offset of multi-index `index` (assumed in bounds): a distance inside
+/// the view, so it fits in isize ([`check_extent`]).
 #[inline]
 pub fn offset_of(index: &[usize], strides: &[isize]) -> isize {
     index

@@ -7,8 +7,8 @@
 //!
 //! | from | to | how |
 //! |---|---|---|
-//! | `ndarray::ArrayView<'a, T, D>` | [`ArrayView<'a, T>`] | `ArrayView::from(v)` / `v.into()` |
-//! | `ndarray::ArrayViewMut<'a, T, D>` | [`ArrayViewMut<'a, T>`] | `ArrayViewMut::from(v)` / `v.into()` |
+//! | `ndarray::ArrayView<'a, T, D>` | [`ArrayView<'a, T>`] | `ArrayView::try_from(v)` / `v.try_into()` |
+//! | `ndarray::ArrayViewMut<'a, T, D>` | [`ArrayViewMut<'a, T>`] | `ArrayViewMut::try_from(v)` / `v.try_into()` |
 //! | [`ArrayView<'a, T>`] | `ndarray::ArrayViewD<'a, T>` | [`ArrayView::to_ndarray`], or `From` |
 //! | [`ArrayViewMut<'a, T>`] | `ndarray::ArrayViewMutD<'a, T>` | [`ArrayViewMut::into_ndarray`], or `From` |
 //!
@@ -18,9 +18,16 @@
 //! buffer is 64-byte aligned (and large ones are mapped directly, not
 //! taken from the global allocator), while an ndarray array owns a `Vec<T>`
 //! that must be freed with `T`'s own layout. To share an owned array without
-//! a copy, convert a view: `a.view().to_ndarray()`, `ArrayView::from(b.view())`.
+//! a copy, convert a view: `a.view().to_ndarray()`, `ArrayView::try_from(b.view())`.
 //!
 //! Limits:
+//! - Conversions *in* are fallible: an ndarray view obeys ndarray's rules,
+//!   which bound the element count but not its size in bytes (a broadcast
+//!   `f64` view of 2⁶² elements is legal there), while every einkern view
+//!   obeys [`crate::layout::check_extent`]; a mutable view whose strides
+//!   reach one element twice is refused too. Conversions *out* cannot
+//!   fail: einkern's rule is stricter than what ndarray's constructors
+//!   require.
 //! - ndarray's constructors take only non-negative strides; a negative
 //!   stride is handed over as its absolute value from the other end of the
 //!   axis, then that axis is inverted (`invert_axis`), which gives back the
@@ -39,8 +46,9 @@ use ndarray::{Axis, Dimension, IxDyn, ShapeBuilder};
 
 use crate::array::Array;
 use crate::element::Element;
-use crate::layout::Order;
-use crate::view::{ArrayView, ArrayViewMut};
+use crate::error::Error;
+use crate::layout::{self, Order};
+use crate::view::{check_mut_geometry, ArrayView, ArrayViewMut};
 
 /// ndarray's view of einkern's `(shape, strides)` from `ptr`: the pointer to
 /// start from, non-negative strides, and the axes to invert afterwards.
@@ -85,7 +93,16 @@ impl<'a, T: Element> ArrayView<'a, T> {
     /// The same elements as an `ndarray::ArrayViewD`, without copying: same
     /// pointer, shape and strides (see the [module docs](self) for how
     /// negative strides and empty views are handed over).
+    ///
+    /// It cannot fail: ndarray's raw constructor needs the element count
+    /// and the byte offsets of every element to fit in `isize`, which the
+    /// construction rule of every einkern view guarantees
+    /// ([`layout::check_extent`]; a broadcast to 2⁶³ + 1 rows is refused
+    /// when it is made, never handed over).
     pub fn to_ndarray(&self) -> ndarray::ArrayViewD<'a, T> {
+        debug_assert!(
+            layout::check_extent(self.shape(), self.strides(), std::mem::size_of::<T>()).is_ok()
+        );
         let p = nd_parts(self.shape(), self.strides());
         let shape = IxDyn(self.shape()).strides(IxDyn(&p.strides));
         // SAFETY: einkern checked this view when it was made: every
@@ -127,26 +144,38 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
     }
 }
 
-impl<'a, T: Element, D: Dimension> From<ndarray::ArrayView<'a, T, D>> for ArrayView<'a, T> {
-    /// Zero-copy: the same pointer, shape and strides.
-    fn from(v: ndarray::ArrayView<'a, T, D>) -> Self {
+impl<'a, T: Element, D: Dimension> TryFrom<ndarray::ArrayView<'a, T, D>> for ArrayView<'a, T> {
+    type Error = Error;
+
+    /// Zero-copy: the same pointer, shape and strides; an error when the
+    /// view breaks einkern's construction rule (see the [module docs](self)).
+    fn try_from(v: ndarray::ArrayView<'a, T, D>) -> Result<Self, Error> {
+        layout::check_extent(v.shape(), v.strides(), std::mem::size_of::<T>())?;
         // SAFETY: an ndarray view reaches, for every in-bounds multi-index,
         // an element valid for reads during `'a` (ndarray's own invariant),
-        // which is what einkern's view needs.
-        unsafe { ArrayView::from_raw_parts(v.as_ptr(), v.shape(), v.strides()) }
+        // and it obeys einkern's size rule (checked above).
+        Ok(unsafe { ArrayView::from_raw_parts(v.as_ptr(), v.shape(), v.strides()) })
     }
 }
 
-impl<'a, T: Element, D: Dimension> From<ndarray::ArrayViewMut<'a, T, D>> for ArrayViewMut<'a, T> {
-    /// Zero-copy: the same pointer, shape and strides.
-    fn from(mut v: ndarray::ArrayViewMut<'a, T, D>) -> Self {
+impl<'a, T: Element, D: Dimension> TryFrom<ndarray::ArrayViewMut<'a, T, D>>
+    for ArrayViewMut<'a, T>
+{
+    type Error = Error;
+
+    /// Zero-copy: the same pointer, shape and strides; an error when the
+    /// view breaks einkern's construction rule or its strides reach one
+    /// element twice.
+    fn try_from(mut v: ndarray::ArrayViewMut<'a, T, D>) -> Result<Self, Error> {
         let shape = v.shape().to_vec();
         let strides = v.strides().to_vec();
+        check_mut_geometry(&shape, &strides, std::mem::size_of::<T>())?;
         let ptr = v.as_mut_ptr();
         // SAFETY: `v` is consumed, so its exclusive borrow for `'a` passes
-        // to the einkern view; ndarray guarantees every multi-index reaches a
-        // distinct element valid for reads and writes.
-        unsafe { ArrayViewMut::from_raw_parts(ptr, &shape, &strides) }
+        // to the einkern view; every multi-index reaches an element valid
+        // for reads and writes (ndarray's invariant), and distinct ones
+        // distinct elements, within einkern's size rule (both checked).
+        Ok(unsafe { ArrayViewMut::from_raw_parts(ptr, &shape, &strides) })
     }
 }
 
@@ -174,7 +203,11 @@ impl<T: Element, D: Dimension> From<ndarray::Array<T, D>> for Array<T> {
         } else {
             Order::C
         };
-        ArrayView::from(a.view()).to_order(order)
+        // An owned ndarray array holds its elements in one `Vec`, so it
+        // obeys the construction rule and the conversion cannot fail.
+        ArrayView::try_from(a.view())
+            .expect("an owned ndarray array fits in memory")
+            .to_order(order)
     }
 }
 
@@ -256,7 +289,7 @@ mod tests {
             let n = v.to_ndarray();
             same(v, &n);
             // And back: the same view again.
-            let back = ArrayView::from(n.clone());
+            let back = ArrayView::try_from(n.clone()).unwrap();
             assert_eq!(back.shape(), v.shape());
             assert_eq!(back.to_vec(), v.to_vec());
             if !v.is_empty() {
@@ -299,7 +332,7 @@ mod tests {
                 .into_dyn(),
         ];
         for v in &views {
-            let e = ArrayView::from(v.clone());
+            let e = ArrayView::try_from(v.clone()).unwrap();
             assert_eq!(e.shape(), v.shape());
             assert_eq!(e.strides(), v.strides());
             assert_eq!(e.as_ptr(), v.as_ptr());
@@ -308,7 +341,7 @@ mod tests {
         }
         // Fixed dimension types convert too.
         let two: ndarray::ArrayView2<'_, f64> = n.slice(ndarray::s![.., ..;-1, 0]);
-        let e: ArrayView<'_, f64> = two.into();
+        let e: ArrayView<'_, f64> = two.try_into().unwrap();
         assert_eq!(e.strides(), &[15, -3]);
         assert_eq!(e.get(&[1, 0]), Some(two[[1, 0]]));
     }
@@ -338,7 +371,7 @@ mod tests {
         let mut n = ndarray::Array2::<i32>::zeros((3, 4));
         {
             let v = n.slice_mut(ndarray::s![.., ..;-2]);
-            let mut e = ArrayViewMut::from(v);
+            let mut e = ArrayViewMut::try_from(v).unwrap();
             assert_eq!(e.strides(), &[4, -2]);
             let src = Array::from_vec(&[2], vec![7, 9]).unwrap();
             e.assign(&src.view()).unwrap(); // broadcast over rows
@@ -349,7 +382,7 @@ mod tests {
             ndarray::arr2(&[[0, 9, 0, 7], [0, 9, 0, 7], [0, 9, 0, 1]])
         );
         // Through a fixed-dimension mutable view of the whole array.
-        let mut e: ArrayViewMut<'_, i32> = n.view_mut().into();
+        let mut e: ArrayViewMut<'_, i32> = n.view_mut().try_into().unwrap();
         e.fill(5);
         assert!(n.iter().all(|&x| x == 5));
     }
@@ -412,7 +445,7 @@ mod tests {
             let v = v.broadcast_to(&target).unwrap();
             let n = v.to_ndarray();
             same(&v, &n);
-            let back = ArrayView::from(n);
+            let back = ArrayView::try_from(n).unwrap();
             prop_assert_eq!(back.to_vec(), v.to_vec());
             if !v.is_empty() {
                 prop_assert_eq!(back.strides(), v.strides());

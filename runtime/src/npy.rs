@@ -57,6 +57,17 @@ const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 const MAX_NESTING: usize = 64;
 /// How much of a malformed header an error message quotes.
 const EXCERPT_CHARS: usize = 120;
+/// The longest header [`read_header`] accepts, in bytes (1 MiB). It bounds
+/// the memory and time a hostile header costs before anything is checked:
+/// the length field alone may claim 4 GiB. NumPy's `np.load` stops at
+/// 10 000 bytes by default (`max_header_size`), because its header parser,
+/// Python's `literal_eval`, is slow and deep on hostile input; einkern's
+/// parser is linear and its nesting is bounded, so the bound can be large
+/// enough for every header a writer really emits: NumPy's own structured
+/// dtypes (the 66 KB header of `structured_v2.npy`, which einkern reports
+/// as an unsupported dtype) and the version-2.0 headers einkern writes for
+/// shapes of up to some 300 000 axes.
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
 
 /// What a `.npy` header says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,8 +142,14 @@ pub fn read_header(r: &mut impl Read) -> Result<NpyHeader, Error> {
         return Err(truncated("inside the header length"));
     }
     let header_len = u32::from_le_bytes(length);
+    if header_len as usize > MAX_HEADER_BYTES {
+        return Err(Error::format(format!(
+            "the .npy header is {header_len} bytes long, more than the {MAX_HEADER_BYTES} \
+             bytes einkern reads (see npy::MAX_HEADER_BYTES)"
+        )));
+    }
     // `take` + `read_to_end` grows the buffer with the bytes actually read, so
-    // a length field of 4 GiB on a short file costs nothing.
+    // a length field larger than the file costs only the bytes there.
     let mut raw = Vec::new();
     r.take(u64::from(header_len)).read_to_end(&mut raw)?;
     if raw.len() < header_len as usize {
@@ -159,7 +176,7 @@ pub fn read_header(r: &mut impl Read) -> Result<NpyHeader, Error> {
 /// [`Error::Type`] if `header.dtype` is not `T`, [`Error::Format`] if the
 /// shape's byte size overflows or the stream ends before the data does,
 /// [`Error::Io`] if reading fails.
-pub fn read_data<T: Element>(mut r: impl Read, header: &NpyHeader) -> Result<Vec<T>, Error> {
+pub fn read_data<T: Element>(r: impl Read, header: &NpyHeader) -> Result<Vec<T>, Error> {
     if header.dtype != T::DTYPE {
         return Err(Error::type_(format!(
             "file holds {}, expected {}",
@@ -168,10 +185,83 @@ pub fn read_data<T: Element>(mut r: impl Read, header: &NpyHeader) -> Result<Vec
         )));
     }
     let size = T::DTYPE.size();
-    let (count, total_bytes) = sizes(&header.shape, size).map_err(Error::format)?;
-    // Capacity grows with what was read, never with what the header claims.
-    let mut data = Vec::with_capacity(count.min(CHUNK_BYTES / size));
+    let (count, _) = sizes(&header.shape, size).map_err(Error::format)?;
+    // Capacity grows with what was read, never with what the header claims,
+    // and a refused allocation is an error, not an abort.
+    let mut data: Vec<T> = Vec::new();
+    read_chunks(r, header, count, |elements| {
+        data.try_reserve(elements.len()).map_err(|e| {
+            Error::alloc(format!(
+                "cannot hold the data of shape {} of {}: {e}",
+                shape_repr(&header.shape),
+                T::DTYPE
+            ))
+        })?;
+        data.extend_from_slice(elements);
+        Ok(())
+    })?;
+    Ok(data)
+}
+
+/// [`read_data`] into `out`, which must hold exactly the shape's element
+/// count: for a caller that knows the data is there (the file is long
+/// enough) and so may allocate the whole array before reading it. On an
+/// error, `out` is partly written.
+///
+/// # Errors
+/// As [`read_data`], and [`Error::Shape`] if `out` has the wrong length.
+pub fn read_data_into<T: Element>(
+    r: impl Read,
+    header: &NpyHeader,
+    out: &mut [T],
+) -> Result<(), Error> {
+    if header.dtype != T::DTYPE {
+        return Err(Error::type_(format!(
+            "file holds {}, expected {}",
+            header.dtype,
+            T::DTYPE
+        )));
+    }
+    let (count, _) = sizes(&header.shape, T::DTYPE.size()).map_err(Error::format)?;
+    if out.len() != count {
+        return Err(Error::shape(format!(
+            "shape {} holds {count} elements but the output has {}",
+            shape_repr(&header.shape),
+            out.len()
+        )));
+    }
+    let mut done = 0;
+    read_chunks(r, header, count, |elements| {
+        out[done..done + elements.len()].copy_from_slice(elements);
+        done += elements.len();
+        Ok(())
+    })
+}
+
+/// The number of data bytes the header announces: the shape's size times
+/// its dtype's size, or a format error when that does not fit in `isize`
+/// (no array could hold it). Compare it with the file's length before
+/// allocating for the data.
+pub fn data_bytes(header: &NpyHeader) -> Result<usize, Error> {
+    Ok(sizes(&header.shape, header.dtype.size())
+        .map_err(Error::format)?
+        .1)
+}
+
+/// Reads the `count` elements of the data section in chunks of at most
+/// [`CHUNK_BYTES`], converted to native byte order, handing each chunk to
+/// `sink`: memory grows only with bytes really read.
+fn read_chunks<T: Element>(
+    mut r: impl Read,
+    header: &NpyHeader,
+    count: usize,
+    mut sink: impl FnMut(&[T]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let size = T::DTYPE.size();
+    // `sizes` checked that this product fits.
+    let total_bytes = count * size;
     let mut buf = vec![0u8; total_bytes.min(CHUNK_BYTES)];
+    let mut elements: Vec<T> = Vec::with_capacity(count.min(CHUNK_BYTES / size));
     let mut done = 0;
     while done < total_bytes {
         let want = (total_bytes - done).min(CHUNK_BYTES);
@@ -184,15 +274,17 @@ pub fn read_data<T: Element>(mut r: impl Read, header: &NpyHeader) -> Result<Vec
                 done + got
             )));
         }
-        let elements = buf[..want].chunks_exact(size);
+        elements.clear();
+        let bytes = buf[..want].chunks_exact(size);
         if header.big_endian {
-            data.extend(elements.map(T::read_be));
+            elements.extend(bytes.map(T::read_be));
         } else {
-            data.extend(elements.map(T::read_le));
+            elements.extend(bytes.map(T::read_le));
         }
+        sink(&elements)?;
         done += want;
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Writes `data` as a `.npy` stream with the given `shape`; `data` is in C
@@ -294,8 +386,18 @@ fn orders_differ(shape: &[usize]) -> bool {
     !shape.contains(&0) && shape.iter().filter(|&&d| d > 1).count() > 1
 }
 
-/// The element count and byte size of a shape, or why they do not fit.
+/// The element count and byte size of a shape, or why they do not fit:
+/// the construction rule of every einkern array
+/// ([`crate::layout::check_extent`]), checked on the header before any
+/// allocation.
 fn sizes(shape: &[usize], element_size: usize) -> Result<(usize, usize), String> {
+    if let Some(axis) = shape.iter().position(|&d| d > isize::MAX as usize) {
+        return Err(format!(
+            "shape {}: axis {axis} has length {}, more than isize::MAX",
+            shape_repr(shape),
+            shape[axis]
+        ));
+    }
     let count = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
@@ -1079,7 +1181,15 @@ mod tests {
         // ends take every digit count; the 0 keeps the arrays empty.
         let mut shapes = vec![vec![0]];
         for ones in 0..10 {
-            for extent in [1usize, 7, 10, 123_456_789, u32::MAX as usize, usize::MAX] {
+            // No axis is longer than isize::MAX (19 digits), even beside a 0.
+            for extent in [
+                1usize,
+                7,
+                10,
+                123_456_789,
+                u32::MAX as usize,
+                isize::MAX as usize,
+            ] {
                 let mut shape = vec![extent];
                 shape.extend(std::iter::repeat_n(1, ones));
                 shape.extend([0, extent]);
@@ -1137,8 +1247,13 @@ mod tests {
             "shape (2, 3) holds 6 elements but the data has 5"
         );
         assert!(
-            shape_error(write::<f64>(Vec::new(), &[usize::MAX, 2], false, &[]))
+            shape_error(write::<f64>(Vec::new(), &[1 << 32, 1 << 32, 2], false, &[]))
                 .contains("more elements than fit in usize")
+        );
+        assert_eq!(
+            shape_error(write::<f64>(Vec::new(), &[usize::MAX, 0], false, &[])),
+            "shape (18446744073709551615, 0): axis 0 has length 18446744073709551615, \
+             more than isize::MAX"
         );
         assert!(
             shape_error(write::<f64>(Vec::new(), &[usize::MAX / 4], false, &[]))
@@ -1213,10 +1328,19 @@ mod tests {
     #[test]
     fn huge_header_length_on_a_short_file_is_an_error_without_allocating_it() {
         let message = format_error(b"\x93NUMPY\x02\x00\xff\xff\xff\xff{'descr'");
+        assert_eq!(
+            message,
+            "the .npy header is 4294967295 bytes long, more than the 1048576 bytes einkern \
+             reads (see npy::MAX_HEADER_BYTES)"
+        );
+        // Within the bound, a length past the end of the file is truncation.
+        let message = format_error(b"\x93NUMPY\x02\x00\x00\x00\x10\x00{'descr'");
         assert!(
-            message.contains("4294967295 bytes announced, 8 present"),
+            message.contains("1048576 bytes announced, 8 present"),
             "{message}"
         );
+        let message = format_error(b"\x93NUMPY\x02\x00\x01\x00\x10\x00{'descr'");
+        assert!(message.contains("1048577 bytes long"), "{message}");
     }
 
     #[test]

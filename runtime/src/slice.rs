@@ -22,6 +22,11 @@ pub enum SliceElem {
     },
     /// A single position; the axis is removed.
     Index(isize),
+    /// An index whose value does not fit in `isize` (`s![usize::MAX]`):
+    /// out of bounds for every axis, since no axis is longer than
+    /// `isize::MAX`, so slicing with it is an index error naming the value
+    /// (a cast would have made `usize::MAX` mean -1, the last element).
+    IndexOutOfRange(i128),
     /// A new axis of length 1.
     NewAxis,
 }
@@ -88,42 +93,102 @@ impl From<NewAxis> for SliceElem {
     }
 }
 
+/// The integer types a slice bound, index or step may have, converted to
+/// `isize` without ever changing their meaning (never with `as`, which made
+/// `usize::MAX` mean -1 and `..=isize::MAX` wrap to an empty range).
+pub trait SliceInt: Copy {
+    /// The value, if it fits in `isize`.
+    fn exact(self) -> Option<isize>;
+    /// The value as an `i128`, for error messages.
+    fn wide(self) -> i128;
+    /// The value, or the end of `isize` on its side when it does not fit.
+    /// No axis is longer than `isize::MAX`, so for a bound (which clamps to
+    /// the axis) and for a step (which, that large, leaves one element)
+    /// this keeps Python's meaning exactly.
+    fn saturate(self) -> isize {
+        self.exact().unwrap_or(if self.wide() < 0 {
+            isize::MIN
+        } else {
+            isize::MAX
+        })
+    }
+}
+
+macro_rules! slice_int {
+    ($($t:ty),*) => {$(
+        impl SliceInt for $t {
+            #[inline]
+            fn exact(self) -> Option<isize> {
+                isize::try_from(self).ok()
+            }
+            #[inline]
+            fn wide(self) -> i128 {
+                // Lossless for every type but u128 above i128::MAX, which
+                // saturates (its sign, all `saturate` looks at, is kept).
+                i128::try_from(self).unwrap_or(i128::MAX)
+            }
+        }
+    )*};
+}
+slice_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// An index: out of range when it does not fit in `isize`.
+fn index_of(i: impl SliceInt) -> SliceElem {
+    match i.exact() {
+        Some(i) => SliceElem::Index(i),
+        None => SliceElem::IndexOutOfRange(i.wide()),
+    }
+}
+
+/// The exclusive end of an inclusive range ending at `e`: Python has no
+/// inclusive range; `a..=-1` means "to the last element inclusive", so an
+/// inclusive end of -1 is open, and so is one past whose successor no axis
+/// reaches (`..=isize::MAX`, `..=usize::MAX`).
+fn inclusive_end(e: impl SliceInt) -> Option<isize> {
+    match e.exact() {
+        Some(-1) => None,
+        Some(e) => e.checked_add(1),
+        None if e.wide() < 0 => Some(isize::MIN),
+        None => None,
+    }
+}
+
+/// The step of `s![..;step]`, for the macro: see [`SliceInt::saturate`].
+#[doc(hidden)]
+pub fn step_of(step: impl SliceInt) -> isize {
+    step.saturate()
+}
+
 macro_rules! slice_elem_from_ints {
     ($($t:ty),*) => {$(
         impl From<$t> for SliceElem {
             fn from(i: $t) -> Self {
-                SliceElem::Index(i as isize)
+                index_of(i)
             }
         }
         impl From<Range<$t>> for SliceElem {
             fn from(r: Range<$t>) -> Self {
-                SliceElem::Range { start: Some(r.start as isize), end: Some(r.end as isize), step: 1 }
+                SliceElem::Range { start: Some(r.start.saturate()), end: Some(r.end.saturate()), step: 1 }
             }
         }
         impl From<RangeFrom<$t>> for SliceElem {
             fn from(r: RangeFrom<$t>) -> Self {
-                SliceElem::Range { start: Some(r.start as isize), end: None, step: 1 }
+                SliceElem::Range { start: Some(r.start.saturate()), end: None, step: 1 }
             }
         }
         impl From<RangeTo<$t>> for SliceElem {
             fn from(r: RangeTo<$t>) -> Self {
-                SliceElem::Range { start: None, end: Some(r.end as isize), step: 1 }
+                SliceElem::Range { start: None, end: Some(r.end.saturate()), step: 1 }
             }
         }
         impl From<RangeInclusive<$t>> for SliceElem {
-            /// `a..=b`: Python has no inclusive range; `a..=-1` means "to the
-            /// last element inclusive", so an inclusive end of -1 is open.
             fn from(r: RangeInclusive<$t>) -> Self {
-                let end = *r.end() as isize;
-                let end = if end == -1 { None } else { Some(end + 1) };
-                SliceElem::Range { start: Some(*r.start() as isize), end, step: 1 }
+                SliceElem::Range { start: Some(r.start().saturate()), end: inclusive_end(*r.end()), step: 1 }
             }
         }
         impl From<RangeToInclusive<$t>> for SliceElem {
             fn from(r: RangeToInclusive<$t>) -> Self {
-                let end = r.end as isize;
-                let end = if end == -1 { None } else { Some(end + 1) };
-                SliceElem::Range { start: None, end, step: 1 }
+                SliceElem::Range { start: None, end: inclusive_end(r.end), step: 1 }
             }
         }
     )*};
@@ -134,16 +199,19 @@ slice_elem_from_ints!(i32, i64, isize, usize, u32);
 ///
 /// Each comma-separated entry is a range (`a..b`, `a..`, `..b`, `..`,
 /// `a..=b`), optionally followed by `;step`, an integer index, or `NewAxis`.
+/// Values of any integer type keep their meaning: bounds and steps beyond
+/// `isize` clamp as Python's do, and an index beyond `isize` is an error
+/// when the slice is applied (never a reinterpretation as a negative one).
 #[macro_export]
 macro_rules! s {
     (@acc [$($acc:expr,)*]) => {
         $crate::SliceInfo::new(vec![$($acc,)*])
     };
     (@acc [$($acc:expr,)*] $r:expr ; $step:expr , $($rest:tt)*) => {
-        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($step as isize),] $($rest)*)
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($crate::slice::step_of($step)),] $($rest)*)
     };
     (@acc [$($acc:expr,)*] $r:expr ; $step:expr) => {
-        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($step as isize),])
+        $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($r).step_by($crate::slice::step_of($step)),])
     };
     (@acc [$($acc:expr,)*] $e:expr , $($rest:tt)*) => {
         $crate::s!(@acc [$($acc,)* $crate::SliceElem::from($e),] $($rest)*)

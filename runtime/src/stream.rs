@@ -47,8 +47,17 @@ unsafe fn fill_sse2<T: Copy>(dst: *mut T, len: usize, value: T) {
     use std::arch::x86_64::{__m128i, _mm_sfence, _mm_stream_si128};
     let size = std::mem::size_of::<T>();
     let per_vector = 16 / size;
-    // Elements before the first 16-byte boundary; `dst` is aligned for `T`,
-    // so the boundary is a whole number of elements away.
+    // Only a `dst` at a multiple of the element size reaches a 16-byte
+    // boundary after whole elements. The contract allows less (`T` aligned
+    // to fewer bytes than its size, like `[u8; 8]`); such a `dst` is
+    // filled with ordinary stores, as streaming would be misaligned.
+    if dst as usize % size != 0 {
+        // SAFETY: forwarded from the caller.
+        unsafe { std::slice::from_raw_parts_mut(dst, len).fill(value) };
+        return;
+    }
+    // Elements before the first 16-byte boundary: a whole number, since
+    // `dst` is a multiple of the element size (checked above).
     let head = ((16 - dst as usize % 16) % 16 / size).min(len);
     let body = (len - head) / per_vector * per_vector;
     let pattern = [value; 4];
@@ -116,6 +125,13 @@ pub unsafe fn store_block<T: Copy, const N: usize>(dst: *mut T, src: &[T; N]) {
 pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
     let size = std::mem::size_of::<T>();
     debug_assert!(size == 4 || size == 8, "elements of 4 or 8 bytes");
+    // As in `fill_sse2`: a `dst` that is not at a multiple of the element
+    // size never reaches a 16-byte boundary, so it is copied ordinarily.
+    if dst as usize % size != 0 {
+        // SAFETY: the caller's guarantee: `n` elements each, not overlapping.
+        unsafe { std::ptr::copy_nonoverlapping(src, dst, n) };
+        return;
+    }
     let head = ((16 - dst as usize % 16) % 16 / size).min(n);
     let body = (n - head) / (16 / size) * (16 / size);
     // SAFETY (both edges): fewer than 16 / size ≤ 4 elements, all below
@@ -203,6 +219,48 @@ mod tests {
                 fence();
                 assert_eq!(&d[skip..skip + n], &src[..], "i64, {n} from {skip}");
                 assert!(d[..skip].iter().chain(&d[skip + n..]).all(|&x| x == 0));
+            }
+        }
+    }
+
+    /// An element of 8 bytes aligned to 1, as the contract allows: at an
+    /// address ≡ 3 (mod 16) the old head formula started the streaming
+    /// stores at an address ≡ 11 (mod 16), and `movntdq` faulted (SIGSEGV).
+    #[test]
+    fn byte_aligned_elements_at_odd_addresses() {
+        for skip in 0..16 {
+            for len in [0usize, 1, 2, 3, 5, 16, 33] {
+                let mut bytes = vec![0u8; 8 * len + 32];
+                let at = (skip + 16 - bytes.as_ptr() as usize % 16) % 16;
+                let dst = bytes[at..].as_mut_ptr().cast::<[u8; 8]>();
+                // SAFETY: `8 * len` bytes from `at < 16` are inside
+                // `bytes`; `[u8; 8]` has alignment 1.
+                unsafe { fill(dst, len, *b"abcdefgh") };
+                assert_eq!(bytes[..at].iter().filter(|&&x| x != 0).count(), 0);
+                assert!(bytes[at..at + 8 * len].chunks(8).all(|c| c == b"abcdefgh"));
+                assert!(bytes[at + 8 * len..].iter().all(|&x| x == 0));
+            }
+        }
+    }
+
+    /// [`store_run`] at addresses that are not a multiple of the element
+    /// size (the same head formula as `fill`).
+    #[test]
+    fn runs_at_odd_addresses() {
+        for skip in [1usize, 3, 5, 11] {
+            for n in [0usize, 1, 4, 9, 33] {
+                let mut bytes = vec![0u8; 8 * n + 32];
+                let at = (skip + 16 - bytes.as_ptr() as usize % 16) % 16;
+                let src: Vec<[u8; 8]> = (0..n).map(|i| [i as u8 + 1; 8]).collect();
+                // SAFETY: `8 * n` bytes from `at < 16` are inside `bytes`,
+                // apart from `src`; `[u8; 8]` has alignment 1.
+                unsafe { store_run(bytes[at..].as_mut_ptr().cast::<[u8; 8]>(), src.as_ptr(), n) };
+                fence();
+                assert_eq!(&bytes[at..at + 8 * n], src.concat().as_slice());
+                assert!(bytes[..at]
+                    .iter()
+                    .chain(&bytes[at + 8 * n..])
+                    .all(|&x| x == 0));
             }
         }
     }

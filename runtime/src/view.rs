@@ -115,6 +115,25 @@ fn check_in_bounds(
     Ok(())
 }
 
+/// [`layout::check_extent`] plus, for a mutable view, no aliasing: the
+/// check every safe way to an [`ArrayViewMut`] passes, in release builds
+/// too.
+pub(crate) fn check_mut_geometry(
+    shape: &[usize],
+    strides: &[isize],
+    item: usize,
+) -> Result<(), Error> {
+    layout::check_extent(shape, strides, item)?;
+    if may_alias(shape, strides) {
+        return Err(Error::value(format!(
+            "a mutable view of shape {} with strides {strides:?} would reach some element \
+             twice (a zero or overlapping stride); write through a copy instead",
+            fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
 /// Whether two distinct in-bounds multi-indices can reach one element.
 /// Conservative: sorts axes by |stride| and requires each to step past
 /// everything the smaller ones can reach, which covers every layout einkern
@@ -135,7 +154,9 @@ fn may_alias(shape: &[usize], strides: &[isize]) -> bool {
         if stride <= reach {
             return true;
         }
-        reach += stride * (len - 1);
+        // Saturating: the reach is a distance inside the view, which fits
+        // once `check_extent` passed; a saturated reach refuses the rest.
+        reach = reach.saturating_add(stride.saturating_mul(len - 1));
     }
     false
 }
@@ -322,9 +343,35 @@ impl<'a, T: Element> ArrayView<'a, T> {
     }
 
     /// A new array in `order` holding a copy of the elements.
+    ///
+    /// # Panics
+    /// If the memory cannot be had (a view may repeat its elements, so a
+    /// copy can be far larger than the memory it reads);
+    /// [`try_to_order`](Self::try_to_order) returns the error instead.
     pub fn to_order(&self, order: Order) -> Array<T> {
+        self.try_to_order(order)
+            .unwrap_or_else(|e| panic!("einkern: {e}"))
+    }
+
+    /// A C-order copy.
+    ///
+    /// # Panics
+    /// As [`to_order`](Self::to_order).
+    pub fn to_owned(&self) -> Array<T> {
+        self.to_order(Order::C)
+    }
+
+    /// [`to_owned`](Self::to_owned), with an [`Error::Alloc`] when the
+    /// memory cannot be had: how a `Result` API copies a view.
+    pub fn try_to_owned(&self) -> Result<Array<T>, Error> {
+        self.try_to_order(Order::C)
+    }
+
+    /// [`to_order`](Self::to_order), with an [`Error::Alloc`] when the
+    /// memory cannot be had.
+    pub fn try_to_order(&self, order: Order) -> Result<Array<T>, Error> {
         // SAFETY: every element of the fresh array is written by the copy.
-        let mut out = unsafe { Array::uninit(&self.shape, order) };
+        let mut out = unsafe { Array::try_uninit(&self.shape, order) }?;
         let strides = out.strides().to_vec();
         // SAFETY: both views cover their shape; the fresh buffer cannot
         // overlap `self`, and its contiguous strides do not alias.
@@ -337,12 +384,7 @@ impl<'a, T: Element> ArrayView<'a, T> {
                 &self.strides,
             )
         };
-        out
-    }
-
-    /// A C-order copy.
-    pub fn to_owned(&self) -> Array<T> {
-        self.to_order(Order::C)
+        Ok(out)
     }
 
     /// The elements in logical (C) order.
@@ -431,9 +473,13 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
         self.ptr.as_ptr()
     }
 
-    /// As [`ArrayView::with`]: the checked way to a new geometry.
+    /// As [`ArrayView::with`]: the checked way to a new geometry, which
+    /// also refuses strides that reach one element twice. Every geometry
+    /// operation maps distinct indices to distinct elements of a view that
+    /// does not alias, so this never fires for einkern's own; it is the
+    /// release-build guard of the exclusivity the type promises.
     fn with(self, g: Geometry) -> Result<ArrayViewMut<'a, T>, Error> {
-        layout::check_extent(&g.shape, &g.strides, std::mem::size_of::<T>())?;
+        check_mut_geometry(&g.shape, &g.strides, std::mem::size_of::<T>())?;
         Ok(self.rearranged(g))
     }
 
@@ -670,6 +716,12 @@ impl<T: Element> ArrayViewMut<'_, T> {
     }
     pub fn to_order(&self, order: Order) -> Array<T> {
         self.view().to_order(order)
+    }
+    pub fn try_to_owned(&self) -> Result<Array<T>, Error> {
+        self.view().try_to_owned()
+    }
+    pub fn try_to_order(&self, order: Order) -> Result<Array<T>, Error> {
+        self.view().try_to_order(order)
     }
     /// The elements in C order, borrowed, when C-contiguous.
     pub fn as_slice(&self) -> Option<&[T]> {

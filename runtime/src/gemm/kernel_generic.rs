@@ -34,12 +34,14 @@ impl<T: GemmScalar> MicroKernel for GenericKernel<T> {
                     acc[j][i] = acc[j][i].madd(av[i], bv[j]);
                 }
             }
-            // SAFETY: stepping to the next K step stays within (or one past)
-            // the panels the contract describes.
-            unsafe {
-                a = a.offset(t.a_ks);
-                b = b.offset(t.b_ks);
-            }
+            // Wrapping, as the SIMD kernels: after the last K step the
+            // pointers point one step past the panels (further than one
+            // past their end when B is read in place with a large K
+            // stride), which `offset` would make UB even though they are
+            // never read; they are only dereferenced at the k steps the
+            // contract makes readable.
+            a = a.wrapping_offset(t.a_ks);
+            b = b.wrapping_offset(t.b_ks);
         }
         // SAFETY: the column-major MR × NR tile is a local array; the contract
         // makes the C tile's rows × cols valid.

@@ -51,9 +51,11 @@ macro_rules! broadcast_k_loop {
                     $acc[j][0] = $fmadd(a0, bj, $acc[j][0]);
                     $acc[j][1] = $fmadd(a1, bj, $acc[j][1]);
                 }
-                $a = $a.offset($t.a_ks);
-                $b = $b.offset($t.b_ks);
             }
+            // Wrapping: after the last K step these point past the panels,
+            // where `offset` would be UB though nothing is read there.
+            $a = $a.wrapping_offset($t.a_ks);
+            $b = $b.wrapping_offset($t.b_ks);
         }
     };
 }
