@@ -116,7 +116,7 @@ fn slice_model<T: Element>(all: &[T], shape: &[usize], elem: SliceElem) -> Optio
             };
             (0..d0 as i128).contains(&j).then(|| block(j as usize))
         }
-        SliceElem::Range { step: 0, .. } => None,
+        SliceElem::Range { step: 0, .. } | SliceElem::IndexOutOfRange(_) => None,
         SliceElem::Range { start, end, step } => Some(
             python_slice(start, end, step, d0)
                 .into_iter()
@@ -130,7 +130,10 @@ fn slice_model<T: Element>(all: &[T], shape: &[usize], elem: SliceElem) -> Optio
 /// as an end, with every step.
 fn slice_elems() -> Vec<SliceElem> {
     let b = bounds();
-    let mut out = vec![SliceElem::NewAxis];
+    let mut out = vec![
+        SliceElem::NewAxis,
+        SliceElem::IndexOutOfRange(u64::MAX as i128),
+    ];
     for &i in &b {
         out.push(SliceElem::Index(i));
         for &step in &b {
@@ -277,6 +280,10 @@ fn constructors_give_an_error_or_the_array() {
         if n.saturating_mul(8) > 1 << 47 {
             let e = Array::<f64>::try_zeros(&shape).expect_err("too large to allocate");
             assert!(!e.to_string().is_empty());
+        } else if shape.iter().any(|&d| d > IMAX) {
+            // No axis may be longer than isize::MAX, even in an empty array
+            // (NumPy's dimensions are intp too).
+            assert!(Array::<f64>::try_zeros(&shape).is_err(), "{shape:?}");
         } else if n <= SMALL {
             let z = Array::<f64>::try_zeros(&shape).unwrap();
             assert_eq!(z.shape(), &shape[..]);
@@ -300,7 +307,7 @@ fn infallible_constructors_panic_with_a_message() {
             Array::<f64>::zeros(&shape);
         })
         .unwrap_or_else(|| panic!("zeros({shape:?}) returned"));
-        assert!(msg.contains("memory") || msg.contains("too many"), "{msg}");
+        assert!(msg.contains("memory") || msg.contains("shape"), "{msg}");
         assert!(panic_message(|| {
             Array::<f64>::full(&shape, 1.0);
         })
@@ -323,14 +330,13 @@ fn out_of_range_slice_bounds_are_errors_not_reinterpretations() {
         "s![usize::MAX] selected a row"
     );
     assert!(v.slice(s![IMAX + 1]).is_err());
-    assert!(
-        v.slice(s![..;usize::MAX]).is_err(),
-        "..;usize::MAX reversed"
-    );
+    // Python's a[::2**64 - 1]: a forward step past the end, the first row.
+    let w = v.slice(s![..;usize::MAX]).expect("a huge forward step");
+    assert_eq!(w.to_vec(), vec![0.0, 1.0, 2.0], "..;usize::MAX");
     // In range for Python: 0..=isize::MAX is every row.
     match v.slice(s![0..=isize::MAX]) {
         Ok(w) => assert_eq!(w.shape(), &[4, 3]),
-        Err(e) => assert!(e.message().contains("isize") || !e.message().is_empty()),
+        Err(e) => assert!(!e.message().is_empty()),
     }
     match v.slice(s![0..=usize::MAX]) {
         Ok(w) => assert_eq!(w.shape(), &[4, 3]),
