@@ -676,7 +676,8 @@ macro_rules! common_methods {
         pub fn ndim(&self) -> usize {
             self.shape.len()
         }
-        /// Number of elements (NumPy's `size`).
+        /// Number of elements (NumPy's `size`). The product cannot wrap:
+        /// every array and view obeys `layout::check_extent`.
         pub fn len(&self) -> usize {
             self.shape.iter().product()
         }

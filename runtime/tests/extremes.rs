@@ -248,17 +248,19 @@ fn indices_mean_what_they_say() {
     assert_eq!(take(s![..=isize::MIN]).unwrap(), Vec::<i64>::new());
     assert_eq!(take(s![..=-2]).unwrap(), vec![0, 1, 2]);
     assert_eq!(take(s![..=1u32]).unwrap(), vec![0, 1]);
-    // Bounds beyond isize clamp, as Python's do.
+    // Bounds beyond isize clamp, as Python's do (`top..bottom` is Python's
+    // `a[top:bottom:-1]`, not an empty Rust range).
+    let (top, bottom) = (isize::MAX, isize::MIN);
     assert_eq!(take(s![..usize::MAX]).unwrap(), vec![0, 1, 2, 3]);
     assert_eq!(take(s![usize::MAX..]).unwrap(), Vec::<i64>::new());
     assert_eq!(take(s![(MAX + 1)..;-1]).unwrap(), vec![3, 2, 1, 0]);
     assert_eq!(take(s![isize::MIN..isize::MAX]).unwrap(), vec![0, 1, 2, 3]);
     assert_eq!(
-        take(s![isize::MAX..isize::MIN;-1]).unwrap(),
+        take(s![top..bottom;-1]).unwrap(),
         vec![3, 2, 1, 0]
     );
     assert_eq!(
-        take(s![isize::MAX..isize::MIN;isize::MIN]).unwrap(),
+        take(s![top..bottom;isize::MIN]).unwrap(),
         vec![3]
     );
     assert!(take(s![..;0]).is_err());
