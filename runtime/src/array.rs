@@ -263,6 +263,9 @@ impl<T: Element> Array<T> {
     /// more than one non-trivial axis (that would need a copy).
     pub fn into_shape(self, shape: &[usize]) -> Result<Array<T>, Error> {
         let strides = crate::geometry::reshape(&self.shape, &self.strides, shape)?.strides;
+        // The element count is unchanged, but an empty array could
+        // otherwise take an axis longer than isize::MAX.
+        layout::check_extent(shape, &strides, std::mem::size_of::<T>())?;
         Ok(Array {
             buf: self.buf,
             shape: shape.to_vec(),
@@ -496,5 +499,9 @@ mod tests {
         assert_eq!(a.view().iter().next(), Some(5.0));
         let r = a.into_shape(&[2, 8]).unwrap();
         assert_eq!(r.get(&[1, 1]), Some(-1.0));
+        let z = Array::<f32>::zeros(&[0, 2]);
+        assert!(z.into_shape(&[0, usize::MAX]).is_err());
+        let z = Array::<f32>::zeros(&[0, 2]).into_shape(&[isize::MAX as usize, 0]);
+        assert_eq!(z.unwrap().shape(), &[isize::MAX as usize, 0]);
     }
 }

@@ -53,6 +53,8 @@ pub unsafe fn copy_strided<T: Copy>(
         return;
     }
     let axes = plan_axes(shape, dst_strides, src_strides);
+    // Unchecked: `shape` is a view's, whose size in bytes fits in isize
+    // (layout::check_extent), as do the offsets below.
     let streamed =
         shape.iter().product::<usize>() * std::mem::size_of::<T>() >= stream::STREAM_BYTES;
     let Some((&inner, outer)) = axes.split_last() else {

@@ -346,6 +346,24 @@ mod tests {
         assert_eq!(e.get(&[1, 0]), Some(two[[1, 0]]));
     }
 
+    /// ndarray bounds a view's element count, einkern its size in bytes:
+    /// a broadcast of 2^61 `f64`s is an ndarray view but no einkern one.
+    #[test]
+    fn ndarray_views_that_break_the_rule_are_refused() {
+        let one = ndarray::arr1(&[1.5f64]);
+        let huge = one.broadcast(1usize << 61).expect("ndarray allows it");
+        let e = ArrayView::try_from(huge).unwrap_err().to_string();
+        assert!(e.contains("(2305843009213693952,)"), "{e}");
+        let fits = one.broadcast((1usize << 30, 1usize << 29)).unwrap();
+        let v = ArrayView::try_from(fits).unwrap();
+        assert_eq!((v.len(), v.strides()), (1 << 59, &[0, 0][..]));
+        assert_eq!(v.get(&[(1 << 30) - 1, 7]), Some(1.5));
+        // And back out: the same huge view, no copy.
+        let n = v.to_ndarray();
+        assert_eq!(n.len(), 1 << 59);
+        assert_eq!(n[[5, 5]], 1.5);
+    }
+
     #[test]
     fn writes_go_through_in_both_directions() {
         // einkern exclusive view → ndarray, reversed axes included.

@@ -44,7 +44,7 @@ pub fn uniform<T: Element>(
         }
         Box::new(move |r: &mut StdRng| T::from_f64(r.random_range(lo..hi) as f64))
     };
-    Ok(fill(shape, draw, &mut rng))
+    fill(shape, draw, &mut rng)
 }
 
 /// Elements drawn from a normal distribution (floats only).
@@ -69,24 +69,24 @@ pub fn normal<T: Element>(
     let dist = Normal::new(mean, std_dev)
         .map_err(|e| Error::value(format!("normal(mean={mean}, std={std_dev}): {e}")))?;
     let mut rng = StdRng::seed_from_u64(seed);
-    Ok(fill(
+    fill(
         shape,
         Box::new(move |r: &mut StdRng| T::from_f64(dist.sample(r))),
         &mut rng,
-    ))
+    )
 }
 
 fn fill<T: Element>(
     shape: &[usize],
     mut draw: Box<dyn FnMut(&mut StdRng) -> T + '_>,
     rng: &mut StdRng,
-) -> Array<T> {
+) -> Result<Array<T>, Error> {
     // SAFETY: every element is written below before the array is returned.
-    let mut a = unsafe { Array::uninit(shape, Order::C) };
+    let mut a = unsafe { Array::try_uninit(shape, Order::C) }?;
     for x in a.as_mut_slice_memory_order() {
         *x = draw(rng);
     }
-    a
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -107,6 +107,12 @@ mod tests {
         assert!(i.iter().any(|x| x == -3) && i.iter().any(|x| x == 2));
         assert!(uniform::<f32>(&[3], 1.0, 1.0, 0).is_err());
         assert!(uniform::<i64>(&[3], 0.2, 0.7, 0).is_err());
+        // Too large is an error, not an abort.
+        assert!(uniform::<f64>(&[1 << 61], 0.0, 1.0, 0).is_err());
+        assert!(matches!(
+            normal::<f64>(&[1 << 59], 0.0, 1.0, 0),
+            Err(Error::Alloc { .. })
+        ));
     }
 
     #[test]

@@ -676,7 +676,8 @@ macro_rules! common_methods {
         pub fn ndim(&self) -> usize {
             self.shape.len()
         }
-        /// Number of elements (NumPy's `size`).
+        /// Number of elements (NumPy's `size`). The product cannot wrap:
+        /// every array and view obeys `layout::check_extent`.
         pub fn len(&self) -> usize {
             // Checked, not `product()`: an empty axis beside huge ones
             // overflows a running product. The construction rule bounds
@@ -815,6 +816,26 @@ mod tests {
         assert!(may_alias(&[3, 4], &[0, 1]));
         assert!(may_alias(&[8, 3], &[1, 1]));
         assert!(!may_alias(&[1, 4], &[0, 1]));
+    }
+
+    /// The check every safe way to an `ArrayViewMut` passes (its geometry
+    /// operations, the ndarray conversion), in release builds too.
+    #[test]
+    fn mutable_geometry_refuses_aliasing_and_oversized_views() {
+        assert!(check_mut_geometry(&[3, 4], &[4, 1], 8).is_ok());
+        assert!(check_mut_geometry(&[3, 4], &[-1, -3], 8).is_ok());
+        let e = check_mut_geometry(&[2, 3], &[0, 1], 8)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(2, 3)") && e.contains("[0, 1]"), "{e}");
+        assert!(check_mut_geometry(&[8, 3], &[1, 1], 4).is_err());
+        assert!(check_mut_geometry(&[3, 4], &[-4, 2], 4).is_err());
+        // Zero strides on length-1 axes and empty views reach nothing twice.
+        assert!(check_mut_geometry(&[1, 4, 1], &[0, 1, 0], 8).is_ok());
+        assert!(check_mut_geometry(&[0, 4], &[0, 0], 8).is_ok());
+        // The size rule comes first: no saturated reach hides an overflow.
+        assert!(check_mut_geometry(&[2], &[isize::MIN], 1).is_err());
+        assert!(check_mut_geometry(&[1 << 62, 4], &[4, 1], 8).is_err());
     }
 
     #[test]

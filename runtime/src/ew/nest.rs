@@ -99,7 +99,8 @@ impl Loops {
         &self.strides[1 + k]
     }
 
-    /// The number of elements the nest visits.
+    /// The number of elements the nest visits. It fits: the nest's shape
+    /// is its output view's (merged), which obeys layout::check_extent.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
