@@ -24,6 +24,14 @@
 //! ([`reduce`]); `jit::einsum` is the run-time einsum executor. Compiled kernels are cached by their IR (so spelling and spacing
 //! do not matter), argument names and element type; the code is freed when
 //! the last [`Kernel`] handle and the cache entry are gone.
+//!
+//! Limits, so that hostile input costs bounded time and memory: the
+//! parser's ([`crate::expr::parse::MAX_LEN`], `MAX_NESTING`,
+//! `MAX_TREE_DEPTH`), then at most [`MAX_OPERATIONS`] operations,
+//! [`MAX_SLOTS`] block buffers and [`MAX_REDUCTIONS`] reductions per
+//! kernel. Compile time is linear in the operations (a 200 KB expression
+//! of 48 000 takes about 0.4 s); outputs and temporaries too large for
+//! the machine are [`Error::Alloc`], not an abort.
 
 mod build;
 mod cache;
@@ -134,6 +142,11 @@ impl<T: Element> Kernel<T> {
 
     /// Evaluates the kernel into `out`, whose shape the inputs must
     /// broadcast to.
+    ///
+    /// `out` cannot be a view of an input in safe code (it is an
+    /// exclusive borrow); an input made from raw parts whose memory range
+    /// meets out's is refused with an error, even if the elements
+    /// themselves interleave without meeting.
     pub fn eval_into(
         &self,
         mut out: ArrayViewMut<'_, T>,
