@@ -135,6 +135,12 @@ impl<'s> Lexer<'s> {
 
 /// Parses one expression.
 pub fn parse_expr(src: &str) -> Result<Expr, Error> {
+    if src.len() > MAX_LEN {
+        return Err(Error::value(format!(
+            "the expression is {} bytes long; the limit is {MAX_LEN}",
+            src.len()
+        )));
+    }
     let toks = Lexer {
         chars: src.chars().collect(),
         src,
@@ -146,6 +152,7 @@ pub fn parse_expr(src: &str) -> Result<Expr, Error> {
         i: 0,
         src,
         depth: 0,
+        nesting: 0,
     };
     let e = p.comparison()?;
     match p.peek() {
@@ -159,17 +166,35 @@ struct Parser<'s> {
     toks: Vec<(Tok, usize)>,
     i: usize,
     src: &'s str,
-    /// Current nesting of parentheses, calls and unary operators, plus the
-    /// operators of the left-associative chains being parsed (`a+b+c` is a
-    /// tree as deep as it is long): a bound on the syntax tree's depth, so
-    /// that lowering and dropping the tree, both recursive, cannot
-    /// overflow the stack.
+    /// The syntax tree's depth so far: nesting of parentheses, calls,
+    /// unary operators and powers, plus the operators of the
+    /// left-associative chains being parsed (`a+b+c` is a tree as deep as
+    /// it is long). Bounded by [`MAX_TREE_DEPTH`], so that the recursive
+    /// passes over the tree (lowering, printing, cloning, comparing,
+    /// dropping) cannot overflow the stack.
     depth: usize,
+    /// The parser's own recursion: nesting without the chains (which it
+    /// parses in loops), bounded by [`MAX_NESTING`].
+    nesting: usize,
 }
 
-/// Nesting deeper than this (counting chained binary operators) is an
-/// error, not a stack overflow.
-const MAX_DEPTH: usize = 200;
+/// Nesting of parentheses, calls, unary operators and powers deeper than
+/// this is an error, not a stack overflow. Each level costs the parser
+/// nine frames, about 3 KiB of stack in the dev profile: 600 levels fit
+/// the 2 MiB of a spawned (or test) thread, 700 did not, so 200 leaves a
+/// threefold margin for the caller's own frames.
+pub const MAX_NESTING: usize = 200;
+
+/// A syntax tree deeper than this (counting each operator of a chain like
+/// `a+b+...` as one level) is an error. The recursive passes after the
+/// parser take 0.3 to 1 KiB of stack per level: lowering, the deepest,
+/// ran a 2000-term sum on a 2 MiB thread and overflowed at 4000.
+pub const MAX_TREE_DEPTH: usize = 1000;
+
+/// The longest expression the parser reads, in bytes: parsing is linear,
+/// and this bounds its memory (about 100 bytes per token) before the
+/// JIT's own size limit (`jit::MAX_OPERATIONS`) applies.
+pub const MAX_LEN: usize = 1 << 20;
 
 impl Parser<'_> {
     fn peek(&self) -> &Tok {
@@ -293,22 +318,42 @@ impl Parser<'_> {
 
     /// Counts one more operator of a left-associative chain as depth.
     fn chained(&mut self, chain: &mut usize) -> Result<(), Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.error("expression nested too deeply"));
+        if self.depth >= MAX_TREE_DEPTH {
+            return Err(self.error(Self::too_deep_message()));
         }
         self.depth += 1;
         *chain += 1;
         Ok(())
     }
 
-    /// Runs `f` one nesting level deeper, failing cleanly past [`MAX_DEPTH`].
+    fn too_deep_message() -> String {
+        format!(
+            "expression nested too deeply: more than {MAX_TREE_DEPTH} levels, counting each \
+             operator of a chain like a+b+c (parenthesise long sums in halves)"
+        )
+    }
+
+    /// Runs `f` one nesting level deeper, failing cleanly past
+    /// [`MAX_NESTING`] or [`MAX_TREE_DEPTH`].
     fn deeper(&mut self, f: impl FnOnce(&mut Self) -> Result<Expr, Error>) -> Result<Expr, Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.error("expression nested too deeply"));
+        // The error points at the token that opened the level: the
+        // parenthesis, call, unary operator or `**` just read.
+        let opener = self.toks[self.i.saturating_sub(1)].1;
+        if self.nesting >= MAX_NESTING {
+            let message = format!(
+                "expression nested too deeply: more than {MAX_NESTING} levels of parentheses, \
+                 calls, unary operators and powers"
+            );
+            return Err(Error::parse(message, self.src, opener));
+        }
+        if self.depth >= MAX_TREE_DEPTH {
+            return Err(Error::parse(Self::too_deep_message(), self.src, opener));
         }
         self.depth += 1;
+        self.nesting += 1;
         let r = f(self);
         self.depth -= 1;
+        self.nesting -= 1;
         r
     }
 

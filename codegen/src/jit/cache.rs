@@ -41,12 +41,22 @@ fn with_cache<R>(f: impl FnOnce(&mut Cache) -> R) -> R {
     f(guard.get_or_insert_with(Cache::default))
 }
 
+/// Graphs larger than this are compiled but not cached: the cache then
+/// holds at most `CACHE_CAPACITY` small kernels (a few hundred KB each),
+/// not 256 of the largest the JIT accepts (megabytes of code and plan
+/// each), and a caller that compiles a huge expression keeps its own
+/// [`super::Kernel`].
+pub const CACHE_MAX_NODES: usize = 2000;
+
 /// The cached kernel for `graph`, or a new one from `build`, cached.
 pub(super) fn get_or_build(
     graph: &Graph,
     dtype: DType,
     build: impl FnOnce() -> Result<Arc<Compiled>, Error>,
 ) -> Result<Arc<Compiled>, Error> {
+    if graph.nodes().len() > CACHE_MAX_NODES {
+        return build();
+    }
     let key = Key {
         nodes: graph.nodes().to_vec(),
         root: graph.root(),

@@ -4,8 +4,9 @@
 //! reference does) and integers in wrapping `i64`; `max`/`min` propagate
 //! NaN like NumPy's.
 
-use einkern_runtime::layout::normalize_axis;
-use einkern_runtime::Error;
+use einkern_runtime::alloc::RawBuffer;
+use einkern_runtime::layout::{self, bytes_of, checked_size, contiguous_strides, normalize_axis};
+use einkern_runtime::{Error, Order};
 
 use super::run::{size_of, Operand};
 use crate::expr::{ReduceOp, ScalarType};
@@ -14,34 +15,35 @@ use crate::expr::{ReduceOp, ScalarType};
 pub struct Dense {
     pub shape: Vec<usize>,
     pub ty: ScalarType,
-    /// The elements, 8-byte aligned.
-    data: Vec<u64>,
+    /// The elements, 8-byte aligned (the runtime's buffers are more).
+    data: RawBuffer<u64>,
 }
 
 impl Dense {
-    pub fn zeros(shape: &[usize], ty: ScalarType) -> Dense {
-        let n: usize = shape.iter().product();
-        Dense {
+    /// A temporary of zeros, or an error when its size overflows `isize`
+    /// or the memory cannot be had (never an abort: `Kernel::eval` sizes
+    /// these from its inputs' broadcast shape, which can be huge).
+    pub fn try_zeros(shape: &[usize], ty: ScalarType) -> Result<Dense, Error> {
+        let bytes = bytes_of(shape, size_of(ty))?;
+        Ok(Dense {
             shape: shape.to_vec(),
             ty,
-            data: vec![0; (n * size_of(ty)).div_ceil(8)],
-        }
+            data: RawBuffer::try_zeroed(bytes.div_ceil(8))?,
+        })
     }
 
+    /// The element count; it fits (checked when the buffer was made).
     fn len(&self) -> usize {
-        self.shape.iter().product()
+        checked_size(&self.shape).expect("checked by try_zeros")
     }
 
+    /// C-order element strides; they fit in `isize` (the byte size does).
     fn strides(&self) -> Vec<isize> {
-        let mut strides = vec![1isize; self.shape.len()];
-        for k in (0..self.shape.len().saturating_sub(1)).rev() {
-            strides[k] = strides[k + 1] * self.shape[k + 1] as isize;
-        }
-        strides
+        contiguous_strides(&self.shape, Order::C)
     }
 
     /// The temporary as an operand to write.
-    pub fn operand_mut(&mut self) -> Operand {
+    pub fn operand_mut(&mut self) -> Result<Operand, Error> {
         let strides = self.strides();
         Operand::new(
             self.data.as_mut_ptr() as *mut u8,
@@ -52,7 +54,7 @@ impl Dense {
     }
 
     /// The temporary as an operand to read (never written through).
-    pub fn operand(&self) -> Operand {
+    pub fn operand(&self) -> Result<Operand, Error> {
         Operand::new(
             self.data.as_ptr() as *mut u8,
             &self.shape,
@@ -111,8 +113,8 @@ pub fn reduce(
     let (outer, n, inner, axes) = match axis {
         Some(a) => {
             let k = normalize_axis(a, nd)?;
-            let outer: usize = d.shape[..k].iter().product();
-            let inner: usize = d.shape[k + 1..].iter().product();
+            let outer = layout::size_of(&d.shape[..k])?;
+            let inner = layout::size_of(&d.shape[k + 1..])?;
             (outer, d.shape[k], inner, vec![k])
         }
         None => (1, d.len(), 1, (0..nd).collect()),
@@ -130,7 +132,7 @@ pub fn reduce(
             (true, false) => None,
         })
         .collect();
-    let mut out = Dense::zeros(&shape, d.ty);
+    let mut out = Dense::try_zeros(&shape, d.ty)?;
     let int = d.ty.is_int();
     for o in 0..outer {
         for i in 0..inner {

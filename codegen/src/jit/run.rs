@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 
 use einkern_runtime::ew::{Loops, Parallel};
-use einkern_runtime::layout::broadcast_strides;
+use einkern_runtime::layout::{broadcast_strides, checked_size, fmt_shape};
 use einkern_runtime::stream;
 use einkern_runtime::vmath::{self, Real};
 use einkern_runtime::Error;
@@ -49,18 +49,34 @@ pub struct Operand {
 
 impl Operand {
     /// An operand from element strides, with length-1 axes given stride 0
-    /// so that no product can overflow.
-    pub fn new(ptr: *mut u8, shape: &[usize], strides: &[isize], ty: ScalarType) -> Operand {
+    /// (their stride is never used, and may be anything). The byte strides
+    /// of a view that obeys the runtime's rule (`layout::check_extent`)
+    /// fit in `isize`; they are multiplied checked all the same, so that a
+    /// broken invariant is an error rather than a wrapped stride.
+    pub fn new(
+        ptr: *mut u8,
+        shape: &[usize],
+        strides: &[isize],
+        ty: ScalarType,
+    ) -> Result<Operand, Error> {
         let size = size_of(ty) as isize;
-        Operand {
+        let strides = (shape.iter().zip(strides))
+            .map(|(&n, &s)| match n {
+                0 | 1 => Some(0),
+                _ => s.checked_mul(size),
+            })
+            .collect::<Option<Vec<isize>>>()
+            .ok_or_else(|| {
+                Error::shape(format!(
+                    "the strides {strides:?} of an operand of shape {} overflow in bytes",
+                    fmt_shape(shape)
+                ))
+            })?;
+        Ok(Operand {
             ptr,
             shape: shape.to_vec(),
-            strides: shape
-                .iter()
-                .zip(strides)
-                .map(|(&n, &s)| if n <= 1 { 0 } else { s * size })
-                .collect(),
-        }
+            strides,
+        })
     }
 }
 
@@ -129,11 +145,13 @@ pub unsafe fn run_part(
 /// which the JIT does two lanes at a time (`a / c` and `(x - mu) / sd`,
 /// 8–15% slower).
 fn streams_output(part: &Part, inputs: &[Operand], out: &Operand) -> bool {
-    let out_len = out.shape.iter().product::<usize>();
+    let Some(out_len) = checked_size(&out.shape) else {
+        return false;
+    };
     let out_bytes = out_len.saturating_mul(size_of(part.slot_types[part.out_slot]));
     let full_inputs = inputs
         .iter()
-        .filter(|op| op.shape.iter().product::<usize>() == out_len)
+        .filter(|op| checked_size(&op.shape) == Some(out_len))
         .count();
     let slow_arithmetic = part.graph.nodes().iter().any(|node| {
         matches!(
