@@ -60,8 +60,12 @@ impl Operand {
         ty: ScalarType,
     ) -> Result<Operand, Error> {
         let size = size_of(ty) as isize;
+        // An empty operand is never addressed: its strides, which the rule
+        // does not bound, are all taken as 0.
+        let empty = shape.contains(&0);
         let strides = (shape.iter().zip(strides))
             .map(|(&n, &s)| match n {
+                _ if empty => Some(0),
                 0 | 1 => Some(0),
                 _ => s.checked_mul(size),
             })
