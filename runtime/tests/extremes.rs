@@ -255,14 +255,8 @@ fn indices_mean_what_they_say() {
     assert_eq!(take(s![usize::MAX..]).unwrap(), Vec::<i64>::new());
     assert_eq!(take(s![(MAX + 1)..;-1]).unwrap(), vec![3, 2, 1, 0]);
     assert_eq!(take(s![isize::MIN..isize::MAX]).unwrap(), vec![0, 1, 2, 3]);
-    assert_eq!(
-        take(s![top..bottom;-1]).unwrap(),
-        vec![3, 2, 1, 0]
-    );
-    assert_eq!(
-        take(s![top..bottom;isize::MIN]).unwrap(),
-        vec![3]
-    );
+    assert_eq!(take(s![top..bottom;-1]).unwrap(), vec![3, 2, 1, 0]);
+    assert_eq!(take(s![top..bottom;isize::MIN]).unwrap(), vec![3]);
     assert!(take(s![..;0]).is_err());
     assert!(take(s![..;0usize]).is_err());
 }
