@@ -460,6 +460,60 @@ fn public_gemm_uses_the_selected_kernel() {
     );
 }
 
+/// Operands read in place from buffers exactly as long as their matrices:
+/// after the last K step the portable kernel's A and B pointers lie past
+/// the buffers (a column-major A panel starting at row 4 ends 4 elements
+/// past its buffer), so stepping them must be wrapping arithmetic: with
+/// `offset` it was UB, which Miri reports. Small enough to run under Miri.
+#[test]
+fn portable_kernel_steps_past_exact_in_place_operands_soundly() {
+    let (m, n, k) = (9usize, 6usize, 5usize);
+    // A column-major (a[i + p·m]); B row-major (b[p·n + j]) or
+    // column-major (b[p + j·k]).
+    let a: Vec<i32> = (0..m * k).map(|x| x as i32 - 20).collect();
+    let b: Vec<i32> = (0..k * n).map(|x| 3 - x as i32).collect();
+    for (name, spec) in specs::<i32>() {
+        for b_col_major in [false, true] {
+            let bat = |p: usize, j: usize| {
+                if b_col_major {
+                    b[p + j * k]
+                } else {
+                    b[p * n + j]
+                }
+            };
+            let mut c = vec![0i32; m * n];
+            let ao = Operand {
+                ptr: a.as_ptr(),
+                rows: Axis::Strided(1),
+                ks: Axis::Strided(m as isize),
+            };
+            let bo = Operand {
+                ptr: b.as_ptr(),
+                rows: Axis::Strided(if b_col_major { k as isize } else { 1 }),
+                ks: Axis::Strided(if b_col_major { 1 } else { n as isize }),
+            };
+            let out = Out {
+                ptr: c.as_mut_ptr(),
+                m: Axis::Strided(n as isize),
+                n: Axis::Strided(1),
+                epilogue: None,
+            };
+            // SAFETY: dense buffers of exactly the stated shapes and layouts.
+            unsafe { gemm_core(&spec, m, n, k, 1, ao, bo, 0, out) };
+            for i in 0..m {
+                for j in 0..n {
+                    let want: i32 = (0..k).map(|p| a[i + p * m] * bat(p, j)).sum();
+                    assert_eq!(
+                        c[i * n + j],
+                        want,
+                        "{name} B col-major {b_col_major} ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A K-contiguous B (each column a contiguous run of K, as in
 /// `bhqd,bhkd->bhqk`) is read in place, its ragged last panel too. The
 /// buffers are exactly as long as the matrices, so a read past the last
