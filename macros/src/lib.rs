@@ -10,7 +10,9 @@ mod einsum;
 mod kernel;
 
 /// `einsum!("spec", a, b, ...)` evaluates an einsum and returns `Array<T>`,
-/// panicking with the error's message if the shapes do not fit.
+/// panicking with the error's message if the shapes do not fit or the
+/// result (or an intermediate) is larger than the machine can allocate
+/// ([`try_einsum!`] returns those errors instead).
 ///
 /// The subscript string is parsed at compile time (NumPy's grammar, implicit
 /// output, `...`); a malformed string or a wrong operand count is a compile
@@ -26,7 +28,8 @@ pub fn einsum(input: TokenStream) -> TokenStream {
 }
 
 /// `try_einsum!("spec", a, b, ...)`: as [`einsum!`], returning
-/// `Result<Array<T>, Error>` instead of panicking on bad shapes.
+/// `Result<Array<T>, Error>` instead of panicking on bad shapes or on
+/// memory that cannot be had.
 #[proc_macro]
 pub fn try_einsum(input: TokenStream) -> TokenStream {
     einsum::expand(input.into(), einsum::OnError::Return).into()
@@ -37,9 +40,17 @@ pub fn try_einsum(input: TokenStream) -> TokenStream {
 ///
 /// Parameters are array views (`ArrayView<T>`, `&Array<T>`) or scalars
 /// `T`; the function returns `Array<T>` (panicking with the error's message
-/// on bad shapes) or `Result<Array<T>, Error>`. The macro keeps the
-/// function and also emits `<name>_into(out: ArrayViewMut<T>, ...) ->
-/// Result<(), Error>` writing into a caller's array.
+/// on bad shapes or when its result or a temporary cannot be allocated) or
+/// `Result<Array<T>, Error>` (those are then `Err`s, never an abort). The
+/// macro keeps the function and also emits `<name>_into(out:
+/// ArrayViewMut<T>, ...) -> Result<(), Error>` writing into a caller's
+/// array.
+///
+/// `out` can never alias an input of the same call: inputs are shared
+/// borrows (`ArrayView<'_, T>`, `&Array<T>`) and `out` an exclusive one, so
+/// passing one array as both, a view of it, or a reborrow of `out` as an
+/// input is a borrow error at compile time (pinned in `tests/ui/alias_*`);
+/// and safe code cannot make an `ArrayViewMut` whose elements overlap.
 ///
 /// ```ignore
 /// #[einkern::kernel]

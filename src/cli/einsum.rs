@@ -1,6 +1,7 @@
 //! `einkern einsum "bij,bjk->bik" a.npy b.npy -o c.npy`
 
 use einkern::{jit, ArrayView, DType, Element};
+use einkern_codegen::einsum::MAX_OPERANDS;
 
 use super::args::{parse, Failure};
 use super::npy::{dtype_of, read_as};
@@ -16,6 +17,13 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         return Err(Failure::Usage(
             "einsum needs at least one operand file".into(),
         ));
+    }
+    // Refused before any file is read: the engine would refuse it anyway.
+    if files.len() > MAX_OPERANDS {
+        return Err(Failure::Run(einkern::Error::value(format!(
+            "einsum takes at most {MAX_OPERANDS} operands, but {} files were given",
+            files.len()
+        ))));
     }
     // The first operand decides the element type; the others must match.
     match dtype_of(&files[0])? {

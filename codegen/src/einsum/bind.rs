@@ -120,10 +120,17 @@ impl Bound {
         self.operands[k]
             .iter()
             .map(|a| {
+                // A diagonal's strides add. The sum fits whenever the
+                // label is longer than 1 (the view's byte span bounds each
+                // stride times its length minus one); over length 1 the
+                // stride is never multiplied by a nonzero index, so 0
+                // stands in for a sum that overflows there.
                 let stride = if a.broadcast {
                     0
                 } else {
-                    a.axes.iter().map(|&ax| strides[ax]).sum()
+                    (a.axes.iter())
+                        .try_fold(0isize, |acc, &ax| acc.checked_add(strides[ax]))
+                        .unwrap_or(0)
                 };
                 (a.label, stride)
             })

@@ -10,9 +10,19 @@
 //!
 //! Three or more operands are contracted pairwise along a
 //! [`ContractionPath`] chosen for the bound sizes and cached per distinct
-//! `(Equation, LabelSizes)`. Intermediates are fresh C-order arrays; the last
-//! step writes straight into the output. Outputs are allocated uninitialised
-//! (every kernel writes each element once), in C order.
+//! `(Equation, LabelSizes)`. Intermediates are fresh C-order arrays, each
+//! freed once the step that reads it has run; the last step writes straight
+//! into the output. Outputs are allocated uninitialised (every kernel writes
+//! each element once), in C order.
+//!
+//! Sizes: an output or intermediate whose size in bytes does not fit in
+//! `isize`, or that the system will not allocate, is an `Err` (never an
+//! abort), found before any kernel runs for that step. An empty output is
+//! returned without running anything, and a nonempty output over an empty
+//! summed label is zeros (the empty sum), so the kernels only ever see
+//! extents without zeros, where every product of the output's sizes fits
+//! (the output is a legal array) and every operand's does (so is each
+//! operand).
 //!
 //! [`Prepared::run_into`] writes into any output and can fuse elementwise
 //! work into the write-back of a packed contraction ([`OutputEpilogue`]):
@@ -30,6 +40,7 @@ use einkern_runtime::ew::check_out_shape;
 use einkern_runtime::gemm::{
     BatchDim, Contraction, Epilogue, EpilogueInput, EpilogueRow, GemmScalar, KDim, MDim, NDim,
 };
+use einkern_runtime::layout::checked_size;
 use einkern_runtime::sop::{sum_of_products, SopOperand};
 use einkern_runtime::{Array, ArrayView, ArrayViewMut, DType, Element, Error, Order};
 
@@ -185,10 +196,16 @@ pub enum OutputInput {
 
 impl<'v, T: Element> Prepared<'v, T> {
     /// Binds `operands` to `equation` (errors name the operand, the label
-    /// and both sizes).
+    /// and both sizes). More than [`MAX_OPERANDS`] operands are an error.
     pub fn new(equation: Equation, operands: &[ArrayView<'v, T>]) -> Result<Self, Error> {
         if operands.is_empty() {
             return Err(Error::value("einsum needs at least one operand"));
+        }
+        if operands.len() > MAX_OPERANDS {
+            return Err(Error::value(format!(
+                "einsum takes at most {MAX_OPERANDS} operands, but {} were given",
+                operands.len()
+            )));
         }
         let shapes: Vec<&[usize]> = operands.iter().map(|o| o.shape()).collect();
         let bound = equation.bind(&shapes)?;
@@ -218,11 +235,14 @@ impl<'v, T: Element> Prepared<'v, T> {
         self.bound.output_shape()
     }
 
-    /// The result in a new C-order array.
+    /// The result in a new C-order array. An output the machine cannot
+    /// hold is an error ([`Error::Alloc`], or [`Error::Shape`] when its
+    /// size in bytes does not fit in `isize`).
     pub fn run(&self) -> Result<Array<T>, Error> {
         // SAFETY: `run_into` writes every element of the output exactly
-        // once before it is returned (the kernels' contracts).
-        let mut out = unsafe { Array::<T>::uninit(self.shape(), Order::C) };
+        // once before it is returned (the kernels' contracts), or fails and
+        // the array is dropped unread.
+        let mut out = unsafe { Array::<T>::try_uninit(self.shape(), Order::C) }?;
         self.run_into(&mut out.view_mut(), None)?;
         Ok(out)
     }
@@ -232,6 +252,12 @@ impl<'v, T: Element> Prepared<'v, T> {
     /// fused into the write-back of a packed contraction; if not, the
     /// caller runs it over `out` itself (the einsum was not a GEMM, or its
     /// last step was a dot or matrix-vector product).
+    ///
+    /// Errors: `out`'s shape is not the result's; an intermediate of a
+    /// 3+-operand einsum (or a summed-out operand of a contraction) the
+    /// machine cannot hold. `out` cannot overlap an operand: the operands
+    /// are borrowed for `'v` and `out` is an exclusive borrow, and the
+    /// runtime makes no mutable view that overlaps itself.
     ///
     /// # Safety of the epilogue
     /// Its array inputs must be readable at every offset their strides give
@@ -247,6 +273,15 @@ impl<'v, T: Element> Prepared<'v, T> {
         let equation = &self.equation;
         let bound = &self.bound;
         let sizes = bound.sizes();
+        if checked_size(self.shape()) == Some(0) {
+            return Ok(false);
+        }
+        if sizes.iter().any(|(_, n)| n == 0) {
+            // A summed label is empty (an output label is not: the output
+            // is not empty): every element is the empty sum.
+            out.fill(T::ZERO);
+            return Ok(false);
+        }
         let inputs: Vec<Operand<T>> = (self.operands.iter().enumerate())
             .map(|(k, o)| Operand {
                 ptr: o.as_ptr(),
@@ -260,6 +295,7 @@ impl<'v, T: Element> Prepared<'v, T> {
         Ok(match inputs.len() {
             1 => {
                 let input = &inputs[0];
+                check_work(sizes, &[&input.strides])?;
                 if equation.output().len() == input.strides.len() {
                     // A view: every input label is kept. Copy it out.
                     let src: Vec<isize> = (equation.output().iter())
@@ -287,13 +323,15 @@ impl<'v, T: Element> Prepared<'v, T> {
                     epilogue,
                 };
                 // SAFETY: as above.
-                unsafe { pair_step(out, sizes, &inputs[0], &inputs[1]) }
+                unsafe { pair_step(out, sizes, &inputs[0], &inputs[1]) }?
             }
             _ => {
                 let path = cached_path(equation, sizes);
+                let n = inputs.len();
                 let mut operands: Vec<Option<Operand<T>>> = inputs.into_iter().map(Some).collect();
-                // Intermediates stay alive until the end: later steps read them.
-                let mut temps: Vec<Array<T>> = Vec::with_capacity(path.steps().len());
+                // Intermediate `n + i` is `temps[i]`, alive until the step
+                // that reads it has run.
+                let mut temps: Vec<Option<Array<T>>> = Vec::with_capacity(path.steps().len());
                 let last = path.steps().len() - 1;
                 let mut fused = false;
                 for (i, step) in path.steps().iter().enumerate() {
@@ -303,6 +341,9 @@ impl<'v, T: Element> Prepared<'v, T> {
                     let b = operands[step.rhs]
                         .take()
                         .expect("the path consumes each operand once");
+                    // Freed when this step is done: nothing else reads them.
+                    let _consumed = [step.lhs, step.rhs]
+                        .map(|id| id.checked_sub(n).and_then(|t| temps[t].take()));
                     if i == last {
                         let out = StepOut {
                             labels: &step.labels,
@@ -311,12 +352,13 @@ impl<'v, T: Element> Prepared<'v, T> {
                             epilogue,
                         };
                         // SAFETY: as above; the last step produces the output.
-                        fused = unsafe { pair_step(out, sizes, &a, &b) };
+                        fused = unsafe { pair_step(out, sizes, &a, &b) }?;
                     } else {
                         let shape: Vec<usize> =
                             step.labels.iter().map(|&l| sizes.size(l)).collect();
-                        // SAFETY: `pair_step` writes every element.
-                        let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
+                        // SAFETY: `pair_step` writes every element (or
+                        // fails, and `t` is dropped unread).
+                        let mut t = unsafe { Array::<T>::try_uninit(&shape, Order::C) }?;
                         let t_strides = label_strides(&step.labels, t.strides());
                         let out = StepOut {
                             labels: &step.labels,
@@ -325,12 +367,12 @@ impl<'v, T: Element> Prepared<'v, T> {
                             epilogue: None,
                         };
                         // SAFETY: `t` is fresh, shaped by the label sizes.
-                        unsafe { pair_step(out, sizes, &a, &b) };
+                        unsafe { pair_step(out, sizes, &a, &b) }?;
                         operands.push(Some(Operand {
                             ptr: t.as_ptr(),
                             strides: t_strides,
                         }));
-                        temps.push(t);
+                        temps.push(Some(t));
                     }
                 }
                 fused
@@ -391,13 +433,29 @@ fn labels_of(strides: &[(Label, isize)]) -> Vec<Label> {
     strides.iter().map(|&(l, _)| l).collect()
 }
 
+/// The most operands one einsum takes (NumPy takes 64). Planning is about
+/// linear in the operand count (the greedy path search scores only pairs
+/// that share a label, see `path`): 10⁴ operands plan in well under a
+/// second in a release build, this many in a few seconds and ~200 MB; the
+/// limit keeps a hostile spec from asking for more.
+pub const MAX_OPERANDS: usize = 1 << 16;
+
 /// Paths cached per distinct equation and label sizes.
 type PathCache = HashMap<(Equation, LabelSizes), ContractionPath>;
 
 /// At most this many paths are cached; the cache is cleared when it is full.
 const PATH_CACHE_CAPACITY: usize = 256;
 
+/// Equations with more operands than this are planned afresh on every call
+/// (planning is about linear in the operand count, like running the
+/// steps), so the cache holds small entries only: 256 entries of up to
+/// 64 operands each, where 256 of [`MAX_OPERANDS`] would be gigabytes.
+const PATH_CACHE_MAX_OPERANDS: usize = 64;
+
 fn cached_path(equation: &Equation, sizes: &LabelSizes) -> ContractionPath {
+    if equation.operand_count() > PATH_CACHE_MAX_OPERANDS {
+        return contraction_path(equation.inputs(), equation.output(), sizes);
+    }
     static CACHE: OnceLock<Mutex<PathCache>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (equation.clone(), sizes.clone());
@@ -413,8 +471,31 @@ fn cached_path(equation: &Equation, sizes: &LabelSizes) -> ContractionPath {
     path
 }
 
+/// Refuses a step whose index space (the product of the sizes of every
+/// label its operands hold) does not fit in `usize`: more than 1.8·10¹⁹
+/// multiply-adds, which would never finish, and whose loop counts the
+/// kernels could not represent. Legal operands reach it only through
+/// broadcasting (`i,j->` over two stride-0 views of 2⁴⁰ elements each).
+fn check_work(sizes: &LabelSizes, operands: &[&[(Label, isize)]]) -> Result<(), Error> {
+    let mut labels: Vec<Label> = operands.iter().flat_map(|o| labels_of(o)).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let lens: Vec<usize> = labels.iter().map(|&l| sizes.size(l)).collect();
+    match checked_size(&lens) {
+        Some(_) => Ok(()),
+        None => {
+            Err(Error::value(format!(
+            "einsum step over sizes {lens:?} (labels {}) has more index combinations than fit in \
+             usize: too much work to ever finish",
+            labels.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+        )))
+        }
+    }
+}
+
 /// One pairwise step `a, b -> out.labels`, written to `out`. Returns
-/// whether `out.epilogue` ran fused into the step.
+/// whether `out.epilogue` ran fused into the step; an error when a
+/// summed-out temporary cannot be allocated (nothing is written then).
 ///
 /// # Safety
 /// Each operand's strides must address valid elements over the label sizes;
@@ -425,7 +506,8 @@ unsafe fn pair_step<T: Element>(
     sizes: &LabelSizes,
     a: &Operand<T>,
     b: &Operand<T>,
-) -> bool {
+) -> Result<bool, Error> {
+    check_work(sizes, &[&a.strides, &b.strides])?;
     let class = classify_pair(&labels_of(&a.strides), &labels_of(&b.strides), out.labels);
     if class.kind == StepKind::Gemm {
         let dims = (class.groups).dims(sizes, &a.strides, &b.strides, out.strides);
@@ -454,7 +536,7 @@ unsafe fn pair_step<T: Element>(
     } else {
         // SAFETY: forwarded.
         unsafe { sop_step(out.labels, out.ptr, out.strides, sizes, &[a, b]) };
-        false
+        Ok(false)
     }
 }
 
@@ -502,7 +584,9 @@ unsafe fn sop_step<T: Element>(
 /// `C[batch, m, n] = Σ_{k, sum_a, sum_b} A[batch, m, k, sum_a] · B[batch, n, k, sum_b]`,
 /// every group a list of [`Dim`](super::Dim)s with A's, B's and C's strides.
 /// `C` is write-only (beta = 0). Returns whether `epilogue` ran, fused into
-/// the packed GEMM's write-back (never on the dot/matrix-vector path).
+/// the packed GEMM's write-back (never on the dot/matrix-vector path); an
+/// error, with nothing written, when a summed-out temporary cannot be
+/// allocated.
 ///
 /// Labels summed in one operand only (`sum_a`, `sum_b`) are summed out of
 /// that operand first, into a C-order temporary of the operand's other
@@ -513,30 +597,32 @@ unsafe fn sop_step<T: Element>(
 /// # Safety
 /// `a`, `b` must be valid for reads and `c` for writes at every offset the
 /// dims address, and `c` must overlap neither input nor itself; the
-/// epilogue as in [`Contraction::run_with_epilogue`].
+/// epilogue as in [`Contraction::run_with_epilogue`]. The extents of C's
+/// dims (batch, M, N) must have a product that fits in `usize` (an output
+/// that exists, or is empty).
 pub unsafe fn contract_gemm<T: Element>(
     dims: &GemmDims,
     a: *const T,
     b: *const T,
     c: *mut T,
     epilogue: Option<&Epilogue<'_>>,
-) -> bool {
-    let rows: usize = dims.m.iter().map(|d| d.len).product();
-    let cols: usize = dims.n.iter().map(|d| d.len).product();
-    if rows == 1 || cols == 1 {
+) -> Result<bool, Error> {
+    let extent = |ds: &[Dim]| checked_size(&ds.iter().map(|d| d.len).collect::<Vec<_>>());
+    let (rows, cols) = (extent(&dims.m), extent(&dims.n));
+    if rows == Some(1) || cols == Some(1) {
         // A dot product or a matrix-vector product: memory-bound, nothing
         // to gain from packing, and the sum-of-products nest's pairwise
         // accumulators keep long sums as accurate as NumPy's.
         // SAFETY: forwarded.
         unsafe { contract_sop(dims, a, b, c) };
-        return false;
+        return Ok(false);
     }
     if !dims.sum_a.is_empty() || !dims.sum_b.is_empty() {
         let mut dims = dims.clone();
         // SAFETY: forwarded; each temporary holds the summed-out operand
         // and lives until the contraction below has read it.
-        let ta = unsafe { sum_out(&mut dims, 0, a) };
-        let tb = unsafe { sum_out(&mut dims, 1, b) };
+        let ta = unsafe { sum_out(&mut dims, 0, a) }?;
+        let tb = unsafe { sum_out(&mut dims, 1, b) }?;
         let pa = ta.as_ref().map_or(a, |t| t.as_ptr());
         let pb = tb.as_ref().map_or(b, |t| t.as_ptr());
         // SAFETY: the dims now address the temporaries where they exist.
@@ -591,7 +677,7 @@ pub unsafe fn contract_gemm<T: Element>(
             DType::I64 => run_as::<i64, T>(&contraction, a, b, c, epilogue),
         }
     }
-    epilogue.is_some()
+    Ok(epilogue.is_some())
 }
 
 /// [`Contraction::run`] with `alpha = 1, beta = 0` on `T`'s pointers seen as
@@ -618,7 +704,8 @@ unsafe fn run_as<G: GemmScalar, T>(
 
 /// Sums operand `which` (0 = A, 1 = B) over its own summed labels into a
 /// fresh C-order array over its other dims (batch, then M or N, then K),
-/// and points those dims at it. `None` when there is nothing to sum.
+/// and points those dims at it. `None` when there is nothing to sum; an
+/// error when the temporary cannot be had.
 ///
 /// # Safety
 /// `ptr` must be valid for reads at every offset the operand's dims address.
@@ -626,14 +713,14 @@ unsafe fn sum_out<T: Element>(
     dims: &mut GemmDims,
     which: usize,
     ptr: *const T,
-) -> Option<Array<T>> {
+) -> Result<Option<Array<T>>, Error> {
     let summed = std::mem::take(if which == 0 {
         &mut dims.sum_a
     } else {
         &mut dims.sum_b
     });
     if summed.is_empty() {
-        return None;
+        return Ok(None);
     }
     let free = if which == 0 { &mut dims.m } else { &mut dims.n };
     let mut kept: Vec<&mut super::Dim> = dims
@@ -654,7 +741,7 @@ unsafe fn sum_out<T: Element>(
         .chain(summed.iter().map(|d| d.strides[which]))
         .collect();
     // SAFETY: `sum_of_products` writes every element.
-    let mut t = unsafe { Array::<T>::uninit(&shape, Order::C) };
+    let mut t = unsafe { Array::<T>::try_uninit(&shape, Order::C) }?;
     let operand = SopOperand {
         ptr,
         strides: &strides,
@@ -665,7 +752,7 @@ unsafe fn sum_out<T: Element>(
     for (d, &s) in kept.iter_mut().zip(t.strides()) {
         d.strides[which] = s;
     }
-    Some(t)
+    Ok(Some(t))
 }
 
 /// [`contract_gemm`] as one [`sum_of_products`] nest over every dim.

@@ -43,7 +43,7 @@ pub use classify::{
 pub use equation::{Equation, MAX_BROADCAST_RANK};
 pub use exec::{
     contract_gemm, einsum, einsum_compiled, einsum_equation, CompiledSpec, CompiledSubscripts,
-    OutputEpilogue, OutputInput, Prepared,
+    OutputEpilogue, OutputInput, Prepared, MAX_OPERANDS,
 };
 pub use parse::{Label, Spec, Subscripts};
 pub use path::{

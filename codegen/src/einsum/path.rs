@@ -9,6 +9,8 @@
 //! Everything here is a pure function of the labels and the [`LabelSizes`],
 //! so a caller computes a path once per distinct shape set and caches it.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::ops::Add;
 
 use super::bind::LabelSizes;
@@ -26,7 +28,8 @@ pub struct Cost {
     pub flops: u128,
     /// Elements of the largest tensor any step produces.
     pub largest_intermediate: u128,
-    /// Elements the steps' matrix products copy into panels ([`packed`]).
+    /// Elements the steps' matrix products copy into panels
+    /// ([`PairModel::packed`]).
     /// Equal-flop orders can differ much in it: in `ij,jk,kl->il` with
     /// 64×1024 · 1024×1024 · 1024×64, `jk,kl` reads the large `jk` in
     /// place, `ij,jk` packs all of it, and that product took 12% longer.
@@ -90,24 +93,15 @@ impl ContractionPath {
         sizes: &LabelSizes,
         pairs: &[(usize, usize)],
     ) -> ContractionPath {
-        let mut live: Vec<(usize, Vec<Label>)> = inputs
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i, unique(l)))
-            .collect();
+        let output_set: HashSet<Label> = output.iter().copied().collect();
+        let mut live = Live::new(inputs, &output_set, sizes);
         let mut path = ContractionPath::default();
         for &(lhs, rhs) in pairs {
-            let i = live
-                .iter()
-                .position(|(id, _)| *id == lhs)
-                .expect("lhs is live");
-            let j = live
-                .iter()
-                .position(|(id, _)| *id == rhs)
-                .expect("rhs is live");
-            assert_ne!(i, j, "a step contracts two different operands");
-            let step = pair_step(&live, i, j, output, sizes);
-            contract(&mut live, i, j, inputs.len() + path.steps.len(), &step);
+            assert!(live.ops.contains_key(&lhs), "lhs is live");
+            assert!(live.ops.contains_key(&rhs), "rhs is live");
+            assert_ne!(lhs, rhs, "a step contracts two different operands");
+            let step = live.pair_step(lhs, rhs, output);
+            live.contract(&step, inputs.len() + path.steps.len());
             path.push(step);
         }
         assert!(
@@ -132,9 +126,15 @@ pub enum Strategy {
     /// share a summable label (one not in the output nor in every input),
     /// the pair whose result is smallest relative to its two inputs (with
     /// their private labels summed away); when no such pair is left, the
-    /// two smallest operands (outer products).
+    /// two smallest operands (outer products). A label shared by more than
+    /// 32 live operands offers only its two smallest holders as a pair
+    /// (below that every sharing pair is scored), so planning `n` operands
+    /// takes about `O(n log n)` time, not the `O(n²)` pairs per step of a
+    /// full rescan.
     Greedy,
-    /// Exhaustive branch-and-bound over every pairwise order.
+    /// Exhaustive branch-and-bound over every pairwise order: exponential
+    /// in the operand count, for the few operands [`Strategy::Auto`] gives
+    /// it.
     Optimal,
     /// Optimal up to [`OPTIMAL_MAX_OPERANDS`] operands, else the cheaper of
     /// greedy and left-to-right (so never worse than left-to-right).
@@ -158,19 +158,16 @@ pub fn path_with(
     output: &[Label],
     sizes: &LabelSizes,
 ) -> ContractionPath {
-    let live: Vec<(usize, Vec<Label>)> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i, unique(l)))
-        .collect();
+    let output_set: HashSet<Label> = output.iter().copied().collect();
+    let live = Live::new(inputs, &output_set, sizes);
     match strategy {
-        Strategy::LeftToRight => left_to_right(live, output, sizes),
-        Strategy::Greedy => greedy(live, output, sizes),
-        Strategy::Optimal => optimal(live, output, sizes),
-        Strategy::Auto if inputs.len() <= OPTIMAL_MAX_OPERANDS => optimal(live, output, sizes),
+        Strategy::LeftToRight => left_to_right(live, output),
+        Strategy::Greedy => greedy(live, output),
+        Strategy::Optimal => optimal(live, output),
+        Strategy::Auto if inputs.len() <= OPTIMAL_MAX_OPERANDS => optimal(live, output),
         Strategy::Auto => {
-            let g = greedy(live.clone(), output, sizes);
-            let l = left_to_right(live, output, sizes);
+            let g = greedy(live.clone(), output);
+            let l = left_to_right(live, output);
             if l.cost < g.cost {
                 l
             } else {
@@ -180,240 +177,524 @@ pub fn path_with(
     }
 }
 
-/// The step contracting `live[i]` with `live[j]`, given what else is live.
-fn pair_step(
-    live: &[(usize, Vec<Label>)],
-    i: usize,
-    j: usize,
-    output: &[Label],
-    sizes: &LabelSizes,
-) -> PathStep {
-    let (a, b) = (&live[i].1, &live[j].1);
-    let mut involved: Vec<Label> = a.iter().chain(b).copied().collect();
-    involved.sort_unstable();
-    involved.dedup();
-    let needed = |l: &Label| {
-        output.contains(l)
-            || live
-                .iter()
-                .enumerate()
-                .any(|(k, (_, ls))| k != i && k != j && ls.contains(l))
-    };
-    let last = live.len() == 2;
-    let labels: Vec<Label> = if last {
-        output.to_vec()
-    } else {
-        layout(
+/// What [`PairModel::packed`] needs to know of one pair `a`, `b` contracted into a
+/// result holding the labels `kept` (in any order): membership by binary
+/// search in sorted copies, so that the intermediate's three candidate
+/// layouts ([`PairModel::layout`]) are each costed in `O(log L)`.
+struct PairModel<'p> {
+    a: &'p [Label],
+    b: &'p [Label],
+    sorted_a: Vec<Label>,
+    sorted_b: Vec<Label>,
+    /// Some label is in both operands and not in the result.
+    any_summed: bool,
+    volume_a: u128,
+    volume_b: u128,
+    /// `a`'s (`b`'s) last axis is summed: it can be read in place.
+    a_in_place: bool,
+    b_in_place: bool,
+}
+
+impl<'p> PairModel<'p> {
+    /// The model for `a` and `b`; [`PairModel::keep`] completes it.
+    fn new(a: &'p [Label], b: &'p [Label], sizes: &LabelSizes) -> Self {
+        let sorted = |x: &[Label]| {
+            let mut v = x.to_vec();
+            v.sort_unstable();
+            v
+        };
+        PairModel {
+            sorted_a: sorted(a),
+            sorted_b: sorted(b),
+            any_summed: false,
+            volume_a: sizes.volume(a),
+            volume_b: sizes.volume(b),
+            a_in_place: false,
+            b_in_place: false,
             a,
             b,
-            involved.iter().copied().filter(needed).collect(),
+        }
+    }
+
+    /// Records which labels the result keeps (any order).
+    fn keep(&mut self, kept: &[Label]) {
+        let mut kept = kept.to_vec();
+        kept.sort_unstable();
+        let summed = |l: &Label| self.in_a(l) && self.in_b(l) && kept.binary_search(l).is_err();
+        let any_summed = self.a.iter().any(summed);
+        let a_in_place = self.a.last().is_some_and(summed);
+        let b_in_place = self.b.last().is_some_and(summed);
+        (self.any_summed, self.a_in_place, self.b_in_place) = (any_summed, a_in_place, b_in_place);
+    }
+
+    fn in_a(&self, l: &Label) -> bool {
+        self.sorted_a.binary_search(l).is_ok()
+    }
+
+    fn in_b(&self, l: &Label) -> bool {
+        self.sorted_b.binary_search(l).is_ok()
+    }
+
+    /// Elements the GEMM engine copies into panels to contract `a` with `b`
+    /// into a result whose last label is `last`, if each tensor's axes lie
+    /// in its label order (row-major: how inputs usually come and how
+    /// intermediates are made). Zero for a step with no summed label shared
+    /// by both (not a matrix product).
+    ///
+    /// The engine's micro-tile rows follow C's unit-stride axis, so the
+    /// operand holding the result's last label is packed; the other is read
+    /// in place when its own last axis is summed (each tile column is then
+    /// a run of contiguous elements), else packed too. That is the AVX2
+    /// kernel; the others pack both, and then equal-flop orders pack about
+    /// as much, so counting as AVX2 does costs them nothing.
+    fn packed(&self, last: Option<&Label>) -> u128 {
+        if !self.any_summed {
+            return 0;
+        }
+        let (rows, cols, cols_in_place) = match last {
+            Some(l) if self.in_a(l) && !self.in_b(l) => {
+                (self.volume_a, self.volume_b, self.b_in_place)
+            }
+            Some(l) if self.in_b(l) && !self.in_a(l) => {
+                (self.volume_b, self.volume_a, self.a_in_place)
+            }
+            // A batch label or nothing innermost: no side to prefer.
+            _ => return 0,
+        };
+        rows.saturating_add(if cols_in_place { 0 } else { cols })
+    }
+
+    /// The axis order of an intermediate with the (sorted) `labels`: sorted;
+    /// or the labels of both, then `a`'s own, then `b`'s own; or that with
+    /// the last two groups swapped — whichever packs least, the earlier on
+    /// ties. Which operand holds the result's last label decides which one
+    /// is packed, so this keeps the product from depending on what the
+    /// labels are called: `ij,jk,ka->ia` with the sizes of chain3 took
+    /// 15–19% longer than `ij,jk,kl->il` while its `jk,ka` step's result
+    /// was sorted (`aj`: all of `jk` packed).
+    fn layout(&self, labels: Vec<Label>) -> Vec<Label> {
+        let group = |in_a: bool, in_b: bool| -> Vec<Label> {
+            (labels.iter().copied())
+                .filter(|l| self.in_a(l) == in_a && self.in_b(l) == in_b)
+                .collect()
+        };
+        let (both, a_only, b_only) = (group(true, true), group(true, false), group(false, true));
+        let last_of =
+            |groups: [&Vec<Label>; 3]| groups.iter().rev().find_map(|g| g.last()).copied();
+        let sorted_cost = self.packed(labels.last());
+        let b_last = last_of([&both, &a_only, &b_only]);
+        let a_last = last_of([&both, &b_only, &a_only]);
+        let (b_cost, a_cost) = (self.packed(b_last.as_ref()), self.packed(a_last.as_ref()));
+        // The fold of "replace if strictly cheaper" over sorted, b-last,
+        // a-last.
+        let best_b = b_cost < sorted_cost;
+        let best_cost = if best_b { b_cost } else { sorted_cost };
+        if a_cost < best_cost {
+            [both, b_only, a_only].concat()
+        } else if best_b {
+            [both, a_only, b_only].concat()
+        } else {
+            labels
+        }
+    }
+}
+
+/// Live operands: labels by SSA id (a `BTreeMap`, so iteration is in id
+/// order, which is also the order operands became live) and how many live
+/// operands hold each label. Whether a label is still needed after a step
+/// and whether it is private to one operand are questions about that count,
+/// so each costs a lookup rather than a scan of the other operands.
+#[derive(Clone)]
+struct Live<'a> {
+    ops: BTreeMap<usize, Vec<Label>>,
+    count: HashMap<Label, usize>,
+    output: &'a HashSet<Label>,
+    sizes: &'a LabelSizes,
+}
+
+impl<'a> Live<'a> {
+    fn new(inputs: &[Vec<Label>], output: &'a HashSet<Label>, sizes: &'a LabelSizes) -> Self {
+        let mut live = Live {
+            ops: BTreeMap::new(),
+            count: HashMap::new(),
+            output,
             sizes,
-        )
-    };
-    let summed = involved.len() > labels.len();
-    let flops = sizes
-        .volume(&involved)
-        .saturating_mul(if summed { 2 } else { 1 });
-    let cost = Cost {
-        flops,
-        largest_intermediate: sizes.volume(&labels),
-        packed: packed(a, b, &labels, sizes),
-    };
-    PathStep {
-        lhs: live[i].0,
-        rhs: live[j].0,
-        labels,
-        cost,
+        };
+        for (id, labels) in inputs.iter().enumerate() {
+            live.insert(id, unique(labels));
+        }
+        live
     }
-}
 
-/// Elements the GEMM engine copies into panels to contract `a` with `b` into
-/// `out`, if each tensor's axes lie in its label order (row-major: how
-/// inputs usually come and how intermediates are made). Zero for a step
-/// with no summed label shared by both (not a matrix product).
-///
-/// The engine's micro-tile rows follow C's unit-stride axis, so the operand
-/// holding `out`'s last label is packed; the other is read in place when
-/// its own last axis is summed (each tile column is then a run of
-/// contiguous elements), else packed too. That is the AVX2 kernel; the
-/// others pack both, and then equal-flop orders pack about as much, so
-/// counting as AVX2 does costs them nothing.
-fn packed(a: &[Label], b: &[Label], out: &[Label], sizes: &LabelSizes) -> u128 {
-    let summed = |l: &Label| a.contains(l) && b.contains(l) && !out.contains(l);
-    if !a.iter().any(summed) {
-        return 0;
+    fn len(&self) -> usize {
+        self.ops.len()
     }
-    let (rows, cols) = match out.last() {
-        Some(l) if a.contains(l) && !b.contains(l) => (a, b),
-        Some(l) if b.contains(l) && !a.contains(l) => (b, a),
-        // A batch label or nothing innermost: no side to prefer.
-        _ => return 0,
-    };
-    let in_place = cols.last().is_some_and(summed);
-    let cols = if in_place { 0 } else { sizes.volume(cols) };
-    sizes.volume(rows).saturating_add(cols)
-}
 
-/// The axis order of an intermediate with the (sorted) `labels`, made from
-/// `a` and `b`: sorted; or the labels of both, then `a`'s own, then `b`'s
-/// own; or that with the last two groups swapped — whichever packs least
-/// ([`packed`]), the earlier on ties. Which operand holds the result's
-/// last label decides which one is packed, so this keeps the product from
-/// depending on what the labels are called: `ij,jk,ka->ia` with the sizes
-/// of chain3 took 15–19% longer than `ij,jk,kl->il` while its `jk,ka`
-/// step's result was sorted (`aj`: all of `jk` packed).
-fn layout(a: &[Label], b: &[Label], labels: Vec<Label>, sizes: &LabelSizes) -> Vec<Label> {
-    let group = |in_a: bool, in_b: bool| -> Vec<Label> {
+    fn labels(&self, id: usize) -> &[Label] {
+        &self.ops[&id]
+    }
+
+    fn count(&self, label: Label) -> usize {
+        self.count.get(&label).copied().unwrap_or(0)
+    }
+
+    fn insert(&mut self, id: usize, labels: Vec<Label>) {
+        for &l in &labels {
+            *self.count.entry(l).or_insert(0) += 1;
+        }
+        self.ops.insert(id, labels);
+    }
+
+    fn remove(&mut self, id: usize) -> Vec<Label> {
+        let labels = self.ops.remove(&id).expect("the operand is live");
+        for l in &labels {
+            if let Some(c) = self.count.get_mut(l) {
+                *c -= 1;
+            }
+        }
         labels
-            .iter()
-            .copied()
-            .filter(|l| a.contains(l) == in_a && b.contains(l) == in_b)
-            .collect()
+    }
+
+    /// The volume of operand `id` once its private labels (in no other
+    /// operand and not in the output) are summed away: greedy measures how
+    /// much a pair shrinks against this, as opt_einsum does after its
+    /// single-term reductions.
+    fn kept_volume(&self, id: usize) -> u128 {
+        let kept: Vec<Label> = (self.labels(id).iter().copied())
+            .filter(|&l| self.output.contains(&l) || self.count(l) >= 2)
+            .collect();
+        self.sizes.volume(&kept)
+    }
+
+    /// The step contracting operands `lhs` and `rhs`, given what else is
+    /// live.
+    fn pair_step(&self, lhs: usize, rhs: usize, output: &[Label]) -> PathStep {
+        let (a, b) = (self.labels(lhs), self.labels(rhs));
+        let mut involved: Vec<Label> = a.iter().chain(b).copied().collect();
+        involved.sort_unstable();
+        involved.dedup();
+        let sizes = self.sizes;
+        let mut model = PairModel::new(a, b, sizes);
+        let labels = if self.len() == 2 {
+            model.keep(output);
+            output.to_vec()
+        } else {
+            // Needed after the step: in the output, or held by an operand
+            // other than these two.
+            let mut kept = involved.clone();
+            kept.retain(|l| {
+                self.output.contains(l)
+                    || self.count(*l) > usize::from(model.in_a(l)) + usize::from(model.in_b(l))
+            });
+            model.keep(&kept);
+            model.layout(kept)
+        };
+        let summed = involved.len() > labels.len();
+        let flops = sizes
+            .volume(&involved)
+            .saturating_mul(if summed { 2 } else { 1 });
+        let cost = Cost {
+            flops,
+            largest_intermediate: sizes.volume(&labels),
+            packed: model.packed(labels.last()),
+        };
+        PathStep {
+            lhs,
+            rhs,
+            labels,
+            cost,
+        }
+    }
+
+    /// Replaces the step's two operands by its result, numbered `id`.
+    fn contract(&mut self, step: &PathStep, id: usize) {
+        self.remove(step.lhs);
+        self.remove(step.rhs);
+        self.insert(id, step.labels.clone());
+    }
+}
+
+fn left_to_right(mut live: Live<'_>, output: &[Label]) -> ContractionPath {
+    let n = live.len();
+    let mut path = ContractionPath::default();
+    let mut running = 0;
+    for next in 1..n {
+        let step = live.pair_step(running, next, output);
+        running = n + path.steps.len();
+        live.contract(&step, running);
+        path.push(step);
+    }
+    path
+}
+
+/// Labels held by more than this many live operands are *crowded*: greedy
+/// scores only the pair of their two smallest holders, not every pair (which
+/// is quadratic in the operand count: 10⁴ operands over 52 letters share
+/// each label among hundreds). A label is crowded only in equations of more
+/// than this many operands, so below that greedy sees every sharing pair.
+const CROWDED: usize = 32;
+
+/// A pair greedy may contract, ordered as greedy prefers them: least
+/// growth, then cheapest, then the lowest ids (the order a scan of the live
+/// operands would meet them in). `versions` are those of `lhs` and `rhs`
+/// when it was scored: a candidate is stale once either changed.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    grow: i128,
+    cost: Cost,
+    lhs: usize,
+    rhs: usize,
+    versions: (u32, u32),
+}
+
+/// opt_einsum's greedy with a priority queue. A pair's score depends on its
+/// two operands and, for each of their labels, on whether the label is held
+/// by 1, 2 or 3+ live operands (summed in the step? private to one operand?).
+/// When a contraction moves a label between those classes, its holders get
+/// a new version and their pairs are scored again; every other queued score
+/// stays exact. So each step picks what a full rescan of every sharing pair
+/// would pick (crowded labels aside), and the work per step is the new
+/// operand's pairs: `O(n · L · CROWDED · log)` over `n` operands and `L`
+/// labels, where the rescan was `O(n³)`.
+struct Greedy<'a, 'o> {
+    live: Live<'a>,
+    output: &'o [Label],
+    /// Labels that never make a pair worth contracting early: output labels,
+    /// and labels every input has (batch-like, they survive every step).
+    passive: HashSet<Label>,
+    /// Live holders of each label not in the output, by `(kept volume, id)`.
+    holders: HashMap<Label, BTreeSet<(u128, usize)>>,
+    /// Every live operand by `(kept volume, id)`: the outer-product fallback.
+    smallest: BTreeSet<(u128, usize)>,
+    /// Per id: the kept volume ([`Live::kept_volume`]) and the version.
+    kept: Vec<u128>,
+    version: Vec<u32>,
+    queue: BinaryHeap<Reverse<Candidate>>,
+    /// The pair last queued for each crowded label, with its versions: it
+    /// is queued again only when it changed.
+    queued_top: HashMap<Label, (usize, usize, u32, u32)>,
+}
+
+fn greedy(live: Live<'_>, output: &[Label]) -> ContractionPath {
+    let n = live.len();
+    let mut path = ContractionPath::default();
+    if n <= 1 {
+        return path;
+    }
+    let mut passive: HashSet<Label> = output.iter().copied().collect();
+    passive.extend(
+        (live.labels(0).iter().copied()).filter(|l| live.ops.values().all(|ls| ls.contains(l))),
+    );
+    let mut g = Greedy {
+        passive,
+        holders: HashMap::new(),
+        smallest: BTreeSet::new(),
+        kept: Vec::with_capacity(2 * n),
+        version: vec![0; 2 * n],
+        queue: BinaryHeap::new(),
+        queued_top: HashMap::new(),
+        output,
+        live,
     };
-    let (both, a_only, b_only) = (group(true, true), group(true, false), group(false, true));
-    let a_last = [&both[..], &b_only, &a_only].concat();
-    let b_last = [&both[..], &a_only, &b_only].concat();
-    [b_last, a_last].into_iter().fold(labels, |best, order| {
-        if packed(a, b, &order, sizes) < packed(a, b, &best, sizes) {
-            order
-        } else {
-            best
-        }
-    })
-}
-
-/// Replaces `live[i]` and `live[j]` by the step's result, numbered `id`.
-fn contract(live: &mut Vec<(usize, Vec<Label>)>, i: usize, j: usize, id: usize, step: &PathStep) {
-    let (hi, lo) = if i > j { (i, j) } else { (j, i) };
-    live.remove(hi);
-    live.remove(lo);
-    live.push((id, step.labels.clone()));
-}
-
-fn left_to_right(
-    mut live: Vec<(usize, Vec<Label>)>,
-    output: &[Label],
-    sizes: &LabelSizes,
-) -> ContractionPath {
-    let n = live.len();
-    let mut path = ContractionPath::default();
-    while live.len() > 1 {
-        // The running result sits at the end after the first step; the next
-        // input is always at the front.
-        let (i, j) = if path.steps.is_empty() {
-            (0, 1)
-        } else {
-            (live.len() - 1, 0)
-        };
-        let step = pair_step(&live, i, j, output, sizes);
-        contract(&mut live, i, j, n + path.steps.len(), &step);
-        path.push(step);
+    for id in 0..n {
+        let kept = g.live.kept_volume(id);
+        g.kept.push(kept);
+        g.enter(id);
     }
-    path
-}
-
-/// The volume of `live[i]` once its private labels (in no other operand and
-/// not in the output) are summed away: greedy measures how much a pair
-/// shrinks against this, as opt_einsum does after its single-term reductions.
-fn kept_volume(
-    live: &[(usize, Vec<Label>)],
-    i: usize,
-    output: &[Label],
-    sizes: &LabelSizes,
-) -> u128 {
-    let kept: Vec<Label> = live[i]
-        .1
-        .iter()
-        .copied()
-        .filter(|l| {
-            output.contains(l)
-                || live
-                    .iter()
-                    .enumerate()
-                    .any(|(k, (_, ls))| k != i && ls.contains(l))
-        })
-        .collect();
-    sizes.volume(&kept)
-}
-
-fn greedy(
-    mut live: Vec<(usize, Vec<Label>)>,
-    output: &[Label],
-    sizes: &LabelSizes,
-) -> ContractionPath {
-    let n = live.len();
-    // Labels that never make a pair worth contracting early: output labels,
-    // and labels every input has (batch-like, they survive every step).
-    let passive: Vec<Label> = live[0]
-        .1
-        .iter()
-        .copied()
-        .filter(|l| live.iter().all(|(_, ls)| ls.contains(l)))
-        .chain(output.iter().copied())
-        .collect();
-    let mut path = ContractionPath::default();
-    while live.len() > 1 {
-        // Pairs that share a summable label: the one that grows the data least.
-        let mut best: Option<(i128, Cost, usize, usize)> = None;
-        for i in 0..live.len() {
-            for j in i + 1..live.len() {
-                let shares = live[i]
-                    .1
-                    .iter()
-                    .any(|l| !passive.contains(l) && live[j].1.contains(l));
-                if !shares {
-                    continue;
-                }
-                let step = pair_step(&live, i, j, output, sizes);
-                let grow = step.cost.largest_intermediate as i128
-                    - kept_volume(&live, i, output, sizes) as i128
-                    - kept_volume(&live, j, output, sizes) as i128;
-                if best.is_none_or(|(g, c, ..)| (grow, step.cost) < (g, c)) {
-                    best = Some((grow, step.cost, i, j));
-                }
-            }
-        }
-        // Otherwise the two smallest operands (outer products, smallest first).
-        let (i, j) = match best {
-            Some((_, _, i, j)) => (i, j),
+    let labels: Vec<Label> = g.holders.keys().copied().collect();
+    for l in labels {
+        g.queue_label(l);
+    }
+    while g.live.len() > 1 {
+        let (lhs, rhs) = match g.best() {
+            Some(pair) => pair,
             None => {
-                let mut order: Vec<usize> = (0..live.len()).collect();
-                order.sort_by_key(|&k| (kept_volume(&live, k, output, sizes), live[k].0));
-                (order[0], order[1])
+                // No pair shares a summable label: the two smallest operands
+                // (outer products, smallest first).
+                let mut two = g.smallest.iter().map(|&(_, id)| id);
+                let lhs = two.next().expect("two operands are live");
+                let rhs = two.next().expect("two operands are live");
+                (lhs, rhs)
             }
         };
-        let step = pair_step(&live, i, j, output, sizes);
-        contract(&mut live, i, j, n + path.steps.len(), &step);
+        let step = g.live.pair_step(lhs, rhs, output);
+        g.contract(&step, n + path.steps.len());
         path.push(step);
     }
     path
 }
 
-fn optimal(
-    live: Vec<(usize, Vec<Label>)>,
-    output: &[Label],
-    sizes: &LabelSizes,
-) -> ContractionPath {
+impl Greedy<'_, '_> {
+    /// Files operand `id` under its labels and in the fallback order.
+    fn enter(&mut self, id: usize) {
+        let key = (self.kept[id], id);
+        self.smallest.insert(key);
+        for &l in self.live.labels(id) {
+            if !self.output.contains(&l) {
+                self.holders.entry(l).or_default().insert(key);
+            }
+        }
+    }
+
+    /// Undoes [`Greedy::enter`] (the operand's labels are still live).
+    fn leave(&mut self, id: usize) {
+        let key = (self.kept[id], id);
+        self.smallest.remove(&key);
+        for &l in self.live.labels(id) {
+            if let Some(set) = self.holders.get_mut(&l) {
+                set.remove(&key);
+            }
+        }
+    }
+
+    fn summable(&self, label: Label) -> bool {
+        !self.passive.contains(&label)
+    }
+
+    fn crowded(&self, label: Label) -> bool {
+        self.holders.get(&label).is_some_and(|s| s.len() > CROWDED)
+    }
+
+    /// Scores and queues the pair `(a, b)`.
+    fn queue_pair(&mut self, a: usize, b: usize) {
+        let (lhs, rhs) = if a < b { (a, b) } else { (b, a) };
+        let step = self.live.pair_step(lhs, rhs, self.output);
+        let volume = |v: u128| i128::try_from(v).unwrap_or(i128::MAX);
+        let grow = volume(step.cost.largest_intermediate)
+            .saturating_sub(volume(self.kept[lhs]))
+            .saturating_sub(volume(self.kept[rhs]));
+        self.queue.push(Reverse(Candidate {
+            grow,
+            cost: step.cost,
+            lhs,
+            rhs,
+            versions: (self.version[lhs], self.version[rhs]),
+        }));
+    }
+
+    /// Queues the pairs that share summable `label`: every pair, or for a
+    /// crowded label its two smallest holders.
+    fn queue_label(&mut self, label: Label) {
+        if !self.summable(label) {
+            return;
+        }
+        let Some(set) = self.holders.get(&label) else {
+            return;
+        };
+        let ids: Vec<usize> = if set.len() > CROWDED {
+            let mut top = set.iter().map(|&(_, id)| id);
+            let (Some(a), Some(b)) = (top.next(), top.next()) else {
+                unreachable!("a crowded label has holders")
+            };
+            let key = (a, b, self.version[a], self.version[b]);
+            if self.queued_top.insert(label, key) == Some(key) {
+                return;
+            }
+            vec![a, b]
+        } else {
+            set.iter().map(|&(_, id)| id).collect()
+        };
+        for (i, &a) in ids.iter().enumerate() {
+            for &b in &ids[i + 1..] {
+                self.queue_pair(a, b);
+            }
+        }
+    }
+
+    /// Queues `id` with every holder of its uncrowded summable labels.
+    fn queue_partners(&mut self, id: usize) {
+        let mut partners: Vec<usize> = (self.live.labels(id).iter())
+            .filter(|&&l| self.summable(l) && !self.crowded(l))
+            .flat_map(|l| self.holders[l].iter().map(|&(_, p)| p))
+            .filter(|&p| p != id)
+            .collect();
+        partners.sort_unstable();
+        partners.dedup();
+        for p in partners {
+            self.queue_pair(id, p);
+        }
+    }
+
+    /// The best queued pair still live and scored against the present
+    /// counts; `None` when no live pair shares a summable label.
+    fn best(&mut self) -> Option<(usize, usize)> {
+        while let Some(Reverse(c)) = self.queue.pop() {
+            let current =
+                |id: usize, v: u32| self.live.ops.contains_key(&id) && self.version[id] == v;
+            if current(c.lhs, c.versions.0) && current(c.rhs, c.versions.1) {
+                return Some((c.lhs, c.rhs));
+            }
+        }
+        None
+    }
+
+    /// Performs `step`, numbering its result `id`, and queues what changed.
+    fn contract(&mut self, step: &PathStep, id: usize) {
+        let class = |c: usize| c.min(3);
+        let mut touched: Vec<Label> = (self.live.labels(step.lhs).iter())
+            .chain(self.live.labels(step.rhs))
+            .copied()
+            .filter(|l| !self.output.contains(l))
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let before: Vec<usize> = touched.iter().map(|&l| self.live.count(l)).collect();
+        self.leave(step.lhs);
+        self.leave(step.rhs);
+        self.live.contract(step, id);
+        self.kept.push(self.live.kept_volume(id));
+        self.enter(id);
+        // Holders of labels whose count class changed are rescored.
+        let mut bumped: Vec<usize> = Vec::new();
+        for (&l, &old) in touched.iter().zip(&before) {
+            let now = self.live.count(l);
+            if class(now) != class(old) {
+                bumped.extend(self.holders[&l].iter().map(|&(_, h)| h));
+            }
+        }
+        bumped.sort_unstable();
+        bumped.dedup();
+        let mut dirty = touched.clone();
+        for &b in &bumped {
+            self.leave(b);
+            self.version[b] += 1;
+            self.kept[b] = self.live.kept_volume(b);
+            self.enter(b);
+            dirty.extend(self.live.labels(b).iter().copied());
+        }
+        if !bumped.contains(&id) {
+            bumped.push(id);
+        }
+        for b in bumped {
+            self.queue_partners(b);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        for &l in &dirty {
+            let old = touched.binary_search(&l).ok().map(|k| before[k]);
+            let now = self.holders.get(&l).map_or(0, |s| s.len());
+            if self.crowded(l) || (old.is_some_and(|o| o > CROWDED) && now <= CROWDED) {
+                // A crowded label's two smallest may have changed; a label
+                // just uncrowded has all its pairs queued once.
+                self.queue_label(l);
+            }
+        }
+    }
+}
+
+fn optimal(live: Live<'_>, output: &[Label]) -> ContractionPath {
     let n = live.len();
     let mut best: Option<ContractionPath> = None;
-    search(
-        live,
-        n,
-        output,
-        sizes,
-        &mut ContractionPath::default(),
-        &mut best,
-    );
+    search(live, n, output, &mut ContractionPath::default(), &mut best);
     best.unwrap_or_default()
 }
 
 /// Depth-first over all pair choices, abandoning a branch once it costs at
 /// least as much as the best complete path.
 fn search(
-    live: Vec<(usize, Vec<Label>)>,
+    live: Live<'_>,
     n: usize,
     output: &[Label],
-    sizes: &LabelSizes,
     current: &mut ContractionPath,
     best: &mut Option<ContractionPath>,
 ) {
@@ -423,17 +704,18 @@ fn search(
         }
         return;
     }
-    for i in 0..live.len() {
-        for j in i + 1..live.len() {
-            let step = pair_step(&live, i, j, output, sizes);
+    let ids: Vec<usize> = live.ops.keys().copied().collect();
+    for (i, &lhs) in ids.iter().enumerate() {
+        for &rhs in &ids[i + 1..] {
+            let step = live.pair_step(lhs, rhs, output);
             let saved = current.cost;
             current.push(step);
             if best.as_ref().is_none_or(|b| current.cost < b.cost) {
                 let mut next = live.clone();
                 let id = n + current.steps.len() - 1;
                 let step = current.steps.last().expect("just pushed");
-                contract(&mut next, i, j, id, step);
-                search(next, n, output, sizes, current, best);
+                next.contract(step, id);
+                search(next, n, output, current, best);
             }
             current.steps.pop();
             current.cost = saved;

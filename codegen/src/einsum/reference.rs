@@ -58,7 +58,14 @@ pub fn einsum_reference_f64(
         .collect();
 
     let out_shape = bound.output_shape().to_vec();
-    let mut out = vec![0.0; out_shape.iter().product()];
+    let n = einkern_runtime::layout::size_of(&out_shape)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| {
+        Error::alloc(format!(
+            "cannot allocate the {out_shape:?} result: out of memory"
+        ))
+    })?;
+    out.resize(n, 0.0);
     if lens.contains(&0) {
         return Ok((out_shape, out));
     }

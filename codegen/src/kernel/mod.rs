@@ -9,6 +9,9 @@
 //!
 //! that returns `Ok(Some(result))` when `out` is `None` (the result is
 //! allocated in C order) and `Ok(None)` after writing into `out` otherwise.
+//! Every array it allocates (the result, reduction and einsum temporaries)
+//! is allocated with the runtime's `try_` forms, so a size the machine
+//! cannot hold is an `Err` of the body, never an abort.
 //! The body runs the passes of [`stage::plan`] in order; each pass binds its
 //! operands with `ew::bind` (broadcasting, shape errors), plans its loop
 //! nest with `ew::Loops` and calls the pass's row functions ([`row`]),
@@ -103,7 +106,7 @@ pub fn emit_body(graph: &Graph, params: &[KernelParam], out: &Ident) -> TokenStr
         let temp = temp_name(r);
         let into_temp = quote! {
             // SAFETY: filled with the identity before it is read.
-            let mut #temp = unsafe { #rt::Array::<#t>::uninit(__red.shape(), #rt::Order::C) };
+            let mut #temp = unsafe { #rt::Array::<#t>::try_uninit(__red.shape(), #rt::Order::C) }?;
             let mut __target = #temp.view_mut();
         };
         if index == last {
@@ -287,7 +290,7 @@ fn materialize(graph: &Graph, pass: &Pass, fns: &row::RowFns) -> TokenStream {
         let #temp = {
             let __shape = #rt::ew::pass_shape(&[#(#leaf_shapes),*])?;
             // SAFETY: the pass writes every element.
-            let mut __temp = unsafe { #rt::Array::<#t>::uninit(&__shape, #rt::Order::C) };
+            let mut __temp = unsafe { #rt::Array::<#t>::try_uninit(&__shape, #rt::Order::C) }?;
             let mut __target = __temp.view_mut();
             let (__o, __os) = #rt::ew::bind_out(&mut __target);
             #run
@@ -311,7 +314,7 @@ fn output_target(out: &Ident, t: &TokenStream, shape: TokenStream) -> TokenStrea
             // SAFETY: every element is written before it is read (by the
             // final pass, or by the identity fill of a reduction).
             ::core::option::Option::None => __alloc
-                .insert(unsafe { #rt::Array::<#t>::uninit(#shape, #rt::Order::C) })
+                .insert(unsafe { #rt::Array::<#t>::try_uninit(#shape, #rt::Order::C) }?)
                 .view_mut(),
         };
     }
