@@ -31,6 +31,12 @@ pub use einkern_codegen::einsum::einsum as einsum_dyn;
 /// &["x", "y"])?.eval(&[x, y])?`).
 pub use einkern_codegen::jit;
 
+/// The command line's argument parser (`src/cli/args.rs`), here so that the
+/// fuzz target `cli_args` can call it; not an API.
+#[doc(hidden)]
+#[path = "cli/args.rs"]
+pub mod __cli_args;
+
 /// The hidden path generated code uses to reach runtime items, so that users
 /// depend on `einkern` alone.
 #[doc(hidden)]

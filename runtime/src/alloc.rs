@@ -131,8 +131,11 @@ impl<T: Copy> RawBuffer<T> {
                 _owns: PhantomData,
             });
         }
+        // Miri cannot give back parts of a mapping (`munmap` of the
+        // unaligned head) nor take `madvise`: under Miri every buffer comes
+        // from the global allocator, which it checks.
         #[cfg(unix)]
-        if bytes >= MAP_THRESHOLD {
+        if bytes >= MAP_THRESHOLD && !cfg!(miri) {
             let size = mapped_size(bytes);
             let cached = cache::take(size);
             // A recycled mapping holds old data: zero it lazily. A fresh

@@ -44,7 +44,7 @@ fn cap_from_env() -> Isa {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn detect() -> Isa {
     if is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512vl")
@@ -61,7 +61,9 @@ fn detect() -> Isa {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+/// Miri checks the portable paths only (it does not run most SIMD
+/// intrinsics), so under Miri every kernel choice falls back to baseline.
+#[cfg(any(not(target_arch = "x86_64"), miri))]
 fn detect() -> Isa {
     Isa::Baseline
 }

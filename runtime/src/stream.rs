@@ -13,6 +13,9 @@
 //! ordered: every function here ends with a store fence, so the data is
 //! visible to other threads as soon as it returns.
 
+// Under Miri (`.ci/miri`), which cannot run the stores' inline assembly,
+// every function here takes its portable path (ordinary stores).
+
 /// Outputs at least this large are written with streaming stores: well past
 /// a core's L2 and a fair share of L3, so a later reader would miss anyway.
 pub const STREAM_BYTES: usize = 16 << 20;
@@ -23,7 +26,7 @@ pub const STREAM_BYTES: usize = 16 << 20;
 /// # Safety
 /// `dst` must be valid for writes of `len` elements and aligned for `T`.
 pub unsafe fn fill<T: Copy>(dst: *mut T, len: usize, value: T) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         let size = std::mem::size_of::<T>();
         if matches!(size, 4 | 8) {
@@ -42,7 +45,7 @@ pub unsafe fn fill<T: Copy>(dst: *mut T, len: usize, value: T) {
 ///
 /// # Safety
 /// As [`fill`]; `size_of::<T>()` is 4 or 8.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 unsafe fn fill_sse2<T: Copy>(dst: *mut T, len: usize, value: T) {
     use std::arch::x86_64::{__m128i, _mm_sfence, _mm_stream_si128};
     let size = std::mem::size_of::<T>();
@@ -93,7 +96,7 @@ unsafe fn fill_sse2<T: Copy>(dst: *mut T, len: usize, value: T) {
 pub unsafe fn store_block<T: Copy, const N: usize>(dst: *mut T, src: &[T; N]) {
     debug_assert_eq!(dst as usize % 16, 0, "streamed blocks are 16-byte aligned");
     debug_assert_eq!(std::mem::size_of_val(src) % 16, 0, "whole 16-byte vectors");
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
         let (from, to) = (src.as_ptr().cast::<__m128i>(), dst.cast::<__m128i>());
@@ -103,7 +106,7 @@ pub unsafe fn store_block<T: Copy, const N: usize>(dst: *mut T, src: &[T; N]) {
             unsafe { _mm_stream_si128(to.add(k), _mm_loadu_si128(from.add(k))) };
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), miri))]
     // SAFETY: the caller's guarantee for `dst`; `src` is a separate array.
     unsafe {
         std::ptr::copy_nonoverlapping(src.as_ptr(), dst, N)
@@ -145,7 +148,7 @@ pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
         }
     };
     edge(0, head);
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
         // SAFETY: `dst + head` is 16-byte aligned; the body's vectors lie
@@ -160,7 +163,7 @@ pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
             }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), miri))]
     // SAFETY: the body lies inside both runs.
     unsafe {
         std::ptr::copy_nonoverlapping(src.add(head), dst.add(head), body)
@@ -172,7 +175,7 @@ pub unsafe fn store_run<T: Copy>(dst: *mut T, src: *const T, n: usize) {
 /// no-op where stores are not streamed).
 #[inline(always)]
 pub fn fence() {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     // SAFETY: `sfence` has no preconditions (SSE, part of x86-64's baseline).
     unsafe {
         std::arch::x86_64::_mm_sfence()

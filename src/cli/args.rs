@@ -1,6 +1,10 @@
 //! Command-line words: positionals, `-o FILE` and `--dtype NAME`.
+//!
+//! Compiled into the library (as the hidden `einkern::__cli_args`) rather
+//! than the binary, so that the fuzz target `cli_args` can reach the parser;
+//! the binary uses it from there. Not a public API.
 
-use einkern::{DType, Error};
+use crate::{DType, Error};
 
 /// Why a subcommand failed: bad usage (exit code 2) or a failure while
 /// doing the work (exit code 1).

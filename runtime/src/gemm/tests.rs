@@ -421,7 +421,8 @@ fn integer_products_wrap() {
 
 #[test]
 fn public_gemm_uses_the_selected_kernel() {
-    let (m, n, k) = (70, 50, 40);
+    // Under Miri (.ci/miri), sizes that still leave ragged 4×4 tiles.
+    let (m, n, k) = if cfg!(miri) { (11, 7, 6) } else { (70, 50, 40) };
     let mut rng = Rng(9);
     let a: Vec<f32> = (0..m * k).map(|_| rng.value()).collect();
     let b: Vec<f32> = (0..k * n).map(|_| rng.value()).collect();
