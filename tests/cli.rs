@@ -387,11 +387,8 @@ fn eval_keeps_empty_axes_with_huge_siblings() {
 }
 
 /// A reduction over the empty axis asks for 2^45 zeros: it must be a clear
-/// error. The JIT's reduction temporary (`jit::reduce::Dense::zeros`, the
-/// JIT engineer's code) still allocates infallibly on this branch and
-/// aborts; the fix is theirs.
+/// error, not an abort on the allocation.
 #[test]
-#[ignore = "needs the JIT's fallible reduction temporary (soundness-jit branch); un-ignore at merge"]
 fn eval_reducing_an_empty_axis_with_a_huge_sibling_fails_cleanly() {
     let dir = scratch("hostile-eval-reduce");
     let e = path(&dir, "e.npy");
