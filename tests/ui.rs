@@ -6,9 +6,9 @@
 //! the offending token). Aliasing (tests/ui/alias_*.rs): a kernel's
 //! `_into` given its output array as an input (as a view, as `&Array`, as
 //! a view taken earlier, as a reborrow of the output view) and a prepared
-//! einsum run into one of its operands are borrow errors. For einsum: every kind of bad
-//! subscript string is a `compile_error!` at the string literal, with the
-//! column and a caret line, pinned in tests/ui/*.stderr.
+//! einsum run into one of its operands are borrow errors. For einsum: every
+//! kind of bad subscript string is a `compile_error!` at the string
+//! literal, with the column and a caret line, pinned in tests/ui/*.stderr.
 
 #[test]
 fn einsum_macro_compile_errors() {
