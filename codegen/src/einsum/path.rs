@@ -10,7 +10,7 @@
 //! so a caller computes a path once per distinct shape set and caches it.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::ops::Add;
 
 use super::bind::LabelSizes;
@@ -93,8 +93,8 @@ impl ContractionPath {
         sizes: &LabelSizes,
         pairs: &[(usize, usize)],
     ) -> ContractionPath {
-        let output_set: HashSet<Label> = output.iter().copied().collect();
-        let mut live = Live::new(inputs, &output_set, sizes);
+        let in_output = output_flags(inputs, output);
+        let mut live = Live::new(inputs, &in_output, sizes);
         let mut path = ContractionPath::default();
         for &(lhs, rhs) in pairs {
             assert!(live.ops.contains_key(&lhs), "lhs is live");
@@ -158,8 +158,8 @@ pub fn path_with(
     output: &[Label],
     sizes: &LabelSizes,
 ) -> ContractionPath {
-    let output_set: HashSet<Label> = output.iter().copied().collect();
-    let live = Live::new(inputs, &output_set, sizes);
+    let in_output = output_flags(inputs, output);
+    let live = Live::new(inputs, &in_output, sizes);
     match strategy {
         Strategy::LeftToRight => left_to_right(live, output),
         Strategy::Greedy => greedy(live, output),
@@ -304,20 +304,47 @@ impl<'p> PairModel<'p> {
 /// operands hold each label. Whether a label is still needed after a step
 /// and whether it is private to one operand are questions about that count,
 /// so each costs a lookup rather than a scan of the other operands.
+/// Counts and output flags are tables indexed by [`slot`], not hash maps:
+/// the planner asks about one label per pair and label, millions of times
+/// for thousands of operands.
 #[derive(Clone)]
 struct Live<'a> {
     ops: BTreeMap<usize, Vec<Label>>,
-    count: HashMap<Label, usize>,
-    output: &'a HashSet<Label>,
+    count: Vec<usize>,
+    in_output: &'a [bool],
     sizes: &'a LabelSizes,
 }
 
+/// A label's index in [`Live`]'s tables: letters by ASCII code, broadcast
+/// dimensions after them.
+fn slot(label: Label) -> usize {
+    match (label.as_char(), label.broadcast_dim()) {
+        (Some(c), _) => c as usize,
+        (None, Some(d)) => 128 + d,
+        (None, None) => unreachable!("a label is a letter or a broadcast dimension"),
+    }
+}
+
+/// Per [`slot`]: whether the label is in `output`; long enough for every
+/// label of `inputs` and `output`.
+fn output_flags(inputs: &[Vec<Label>], output: &[Label]) -> Vec<bool> {
+    let len = (inputs.iter().flatten().chain(output))
+        .map(|&l| slot(l) + 1)
+        .max()
+        .unwrap_or(0);
+    let mut flags = vec![false; len];
+    for &l in output {
+        flags[slot(l)] = true;
+    }
+    flags
+}
+
 impl<'a> Live<'a> {
-    fn new(inputs: &[Vec<Label>], output: &'a HashSet<Label>, sizes: &'a LabelSizes) -> Self {
+    fn new(inputs: &[Vec<Label>], in_output: &'a [bool], sizes: &'a LabelSizes) -> Self {
         let mut live = Live {
             ops: BTreeMap::new(),
-            count: HashMap::new(),
-            output,
+            count: vec![0; in_output.len()],
+            in_output,
             sizes,
         };
         for (id, labels) in inputs.iter().enumerate() {
@@ -335,22 +362,24 @@ impl<'a> Live<'a> {
     }
 
     fn count(&self, label: Label) -> usize {
-        self.count.get(&label).copied().unwrap_or(0)
+        self.count[slot(label)]
+    }
+
+    fn is_output(&self, label: Label) -> bool {
+        self.in_output[slot(label)]
     }
 
     fn insert(&mut self, id: usize, labels: Vec<Label>) {
         for &l in &labels {
-            *self.count.entry(l).or_insert(0) += 1;
+            self.count[slot(l)] += 1;
         }
         self.ops.insert(id, labels);
     }
 
     fn remove(&mut self, id: usize) -> Vec<Label> {
         let labels = self.ops.remove(&id).expect("the operand is live");
-        for l in &labels {
-            if let Some(c) = self.count.get_mut(l) {
-                *c -= 1;
-            }
+        for &l in &labels {
+            self.count[slot(l)] -= 1;
         }
         labels
     }
@@ -361,7 +390,7 @@ impl<'a> Live<'a> {
     /// single-term reductions.
     fn kept_volume(&self, id: usize) -> u128 {
         let kept: Vec<Label> = (self.labels(id).iter().copied())
-            .filter(|&l| self.output.contains(&l) || self.count(l) >= 2)
+            .filter(|&l| self.is_output(l) || self.count(l) >= 2)
             .collect();
         self.sizes.volume(&kept)
     }
@@ -383,7 +412,7 @@ impl<'a> Live<'a> {
             // other than these two.
             let mut kept = involved.clone();
             kept.retain(|l| {
-                self.output.contains(l)
+                self.is_output(*l)
                     || self.count(*l) > usize::from(model.in_a(l)) + usize::from(model.in_b(l))
             });
             model.keep(&kept);
@@ -460,8 +489,9 @@ struct Greedy<'a, 'o> {
     live: Live<'a>,
     output: &'o [Label],
     /// Labels that never make a pair worth contracting early: output labels,
-    /// and labels every input has (batch-like, they survive every step).
-    passive: HashSet<Label>,
+    /// and labels every input has (batch-like, they survive every step);
+    /// by [`slot`].
+    passive: Vec<bool>,
     /// Live holders of each label not in the output, by `(kept volume, id)`.
     holders: HashMap<Label, BTreeSet<(u128, usize)>>,
     /// Every live operand by `(kept volume, id)`: the outer-product fallback.
@@ -481,10 +511,13 @@ fn greedy(live: Live<'_>, output: &[Label]) -> ContractionPath {
     if n <= 1 {
         return path;
     }
-    let mut passive: HashSet<Label> = output.iter().copied().collect();
-    passive.extend(
-        (live.labels(0).iter().copied()).filter(|l| live.ops.values().all(|ls| ls.contains(l))),
-    );
+    // Labels of operand 0 that every operand has: a count of n.
+    let mut passive = live.in_output.to_vec();
+    for &l in live.labels(0) {
+        if live.count(l) == n {
+            passive[slot(l)] = true;
+        }
+    }
     let mut g = Greedy {
         passive,
         holders: HashMap::new(),
@@ -530,7 +563,7 @@ impl Greedy<'_, '_> {
         let key = (self.kept[id], id);
         self.smallest.insert(key);
         for &l in self.live.labels(id) {
-            if !self.output.contains(&l) {
+            if !self.live.is_output(l) {
                 self.holders.entry(l).or_default().insert(key);
             }
         }
@@ -548,7 +581,7 @@ impl Greedy<'_, '_> {
     }
 
     fn summable(&self, label: Label) -> bool {
-        !self.passive.contains(&label)
+        !self.passive[slot(label)]
     }
 
     fn crowded(&self, label: Label) -> bool {
@@ -634,7 +667,7 @@ impl Greedy<'_, '_> {
         let mut touched: Vec<Label> = (self.live.labels(step.lhs).iter())
             .chain(self.live.labels(step.rhs))
             .copied()
-            .filter(|l| !self.output.contains(l))
+            .filter(|&l| !self.live.is_output(l))
             .collect();
         touched.sort_unstable();
         touched.dedup();
