@@ -41,7 +41,7 @@ fn check_dims(shape: &[usize]) -> Result<(), Error> {
     match shape.iter().position(|&d| d > isize::MAX as usize) {
         None => Ok(()),
         Some(axis) => Err(Error::shape(format!(
-            "shape {}: axis {axis} has length {}, more than isize::MAX",
+            "shape {} has too many elements: axis {axis} has length {}, more than isize::MAX",
             fmt_shape(shape),
             shape[axis]
         ))),
