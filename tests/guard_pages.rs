@@ -69,6 +69,7 @@ impl Guarded {
             // SAFETY: `page` and `page + usable` are inside (or one past the
             // end of the accessible part of) the mapping.
             lo: unsafe { map.add(page) },
+            // SAFETY: as above.
             hi: unsafe { map.add(page + usable) },
         }
     }
@@ -163,7 +164,8 @@ impl<T: Element> Placed<T> {
             // SAFETY: element `k` of the span lies in the accessible pages.
             unsafe { low.add(k).write(value(k)) };
         }
-        // An empty view's origin sits right at the guard: any access faults.
+        // An empty view flush against the end has its origin on the guard page:
+        // any access through it faults.
         // SAFETY: `-min` elements above `low` is the origin, inside the span.
         let origin = unsafe { low.offset(-min) };
         Placed {
