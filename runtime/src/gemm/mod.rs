@@ -1007,9 +1007,17 @@ impl GroupAxis {
 /// offsets.
 fn flatten(mut dims: Vec<(usize, Vec<isize>)>, key: usize) -> (usize, Vec<GroupAxis>) {
     dims.retain(|d| d.0 != 1);
-    dims.sort_by_key(|d| std::cmp::Reverse(d.1[key].unsigned_abs()));
-    let len: usize = dims.iter().map(|d| d.0).product();
     let operands = dims.first().map_or(0, |d| d.1.len());
+    if dims.iter().any(|d| d.0 == 0) {
+        // An empty group is never walked: no table, whatever the lengths
+        // of its other dims (the fuzzers found (0, 2^61) building a table
+        // of 2^61 offsets before the empty dim came up).
+        return (0, (0..operands).map(|_| GroupAxis::Strided(0)).collect());
+    }
+    dims.sort_by_key(|d| std::cmp::Reverse(d.1[key].unsigned_abs()));
+    // A non-empty group's length is a product of one operand's extents
+    // (the rule bounds it), so neither it nor a table of it wraps.
+    let len: usize = dims.iter().map(|d| d.0).product();
     let axis = |op: usize| {
         let nests = dims
             .windows(2)
