@@ -154,7 +154,8 @@ mod tests {
         let x: Vec<f64> = (0..r * c).map(|i| (i % 13) as f64).collect();
         let mut out = vec![0.0f64; c];
         let loops = Loops::new(&[r, c], &[0, 8], &[&[-8 * c as isize, -8]]);
-        let last = x[r * c - 1..].as_ptr() as *const u8;
+        // From the whole vector, so the pointer may step back over it.
+        let last = x.as_ptr().wrapping_add(r * c - 1) as *const u8;
         let acc = |len: usize, ins: &[*const u8], st: &[isize], out: *mut u8, os: isize| {
             for i in 0..len as isize {
                 // SAFETY: as above; `os` is the kept axis' stride.
