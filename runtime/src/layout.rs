@@ -67,14 +67,7 @@ fn check_dims(shape: &[usize]) -> Result<(), Error> {
 ///
 /// Returns the element count.
 pub fn check_extent(shape: &[usize], strides: &[isize], item: usize) -> Result<usize, Error> {
-    if shape.len() != strides.len() {
-        return Err(Error::shape(format!(
-            "shape {} has {} axes but {} strides were given",
-            fmt_shape(shape),
-            shape.len(),
-            strides.len()
-        )));
-    }
+    check_one_stride_per_axis(shape, strides)?;
     let n = bytes_of(shape, item)? / item.max(1);
     if n == 0 {
         return Ok(0);
@@ -97,6 +90,19 @@ pub fn check_extent(shape: &[usize], strides: &[isize], item: usize) -> Result<u
             fmt_shape(shape)
         ))),
     }
+}
+
+/// An error unless `strides` has one entry per axis of `shape`.
+pub fn check_one_stride_per_axis(shape: &[usize], strides: &[isize]) -> Result<(), Error> {
+    if shape.len() == strides.len() {
+        return Ok(());
+    }
+    Err(Error::shape(format!(
+        "shape {} has {} axes but {} strides were given",
+        fmt_shape(shape),
+        shape.len(),
+        strides.len()
+    )))
 }
 
 /// The size in bytes of `shape`'s elements of `item` bytes each, or a shape

@@ -62,14 +62,7 @@ fn check_in_bounds(
     strides: &[isize],
     offset: usize,
 ) -> Result<(), Error> {
-    if shape.len() != strides.len() {
-        return Err(Error::shape(format!(
-            "shape {} has {} axes but {} strides were given",
-            fmt_shape(shape),
-            shape.len(),
-            strides.len()
-        )));
-    }
+    layout::check_one_stride_per_axis(shape, strides)?;
     layout::size_of(shape)?;
     if shape.contains(&0) {
         return if offset <= len {
